@@ -1,0 +1,200 @@
+"""Settings: the one place environment variables are read (SPEC section 8)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+_RATE_RE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+_PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`N/second|minute|hour` parsed: `limit` events per `period_seconds`."""
+
+    limit: int
+    period_seconds: int
+
+    @classmethod
+    def parse(cls, value: str) -> RateLimit:
+        match = _RATE_RE.match(value)
+        if not match or int(match.group(1)) < 1:
+            raise ValueError("must look like N/second, N/minute or N/hour with N >= 1")
+        return cls(int(match.group(1)), _PERIOD_SECONDS[match.group(2)])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+
+    APP_ENV: Literal["development", "production"] = "development"
+    DATABASE_URL: str | None = None
+    DATA_DIR: Path = Path(".data")
+    HOST: str = "127.0.0.1"
+    PORT: int = Field(default=8000, ge=1, le=65535)
+    SECRET_KEY: str | None = None
+    ENCRYPTION_KEY: str | None = None
+    # Earlier encryption keys, comma-separated: values written with them still decrypt.
+    ENCRYPTION_KEYS_OLD: str = ""
+    PUBLIC_BASE_URL: str = "http://localhost:8000"
+
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    SMTP_SECURITY: Literal["ssl", "starttls", "none"] = "starttls"
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM: str = "Simple Issue Tracker <no-reply@localhost>"
+
+    GELF_HOST: str | None = None
+    GELF_PORT: int = Field(default=12201, ge=1, le=65535)
+    GELF_PROTOCOL: Literal["udp", "tcp"] = "udp"
+    LOG_LEVEL: str = "INFO"
+
+    WORKERS_ENABLED: bool = True
+    CORS_ORIGINS: str = ""
+    PUBLIC_SUBMIT_RATE_LIMIT: str = "10/minute"
+    LOGIN_RATE_LIMIT: str = "5/minute"
+
+    TRELLO_API_BASE_URL: str = "https://api.trello.com"
+    INTEGRATION_TIMEOUT_SECONDS: float = Field(default=15, gt=0)
+    FORWARD_MAX_ATTEMPTS: int = Field(default=5, ge=1)
+    FORWARD_RETRY_BASE_SECONDS: float = Field(default=30, ge=0)
+
+    DB_POOL_SIZE: int = Field(default=10, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
+
+    @field_validator("PUBLIC_SUBMIT_RATE_LIMIT", "LOGIN_RATE_LIMIT")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        RateLimit.parse(value)
+        return value.strip()
+
+    @field_validator("PUBLIC_BASE_URL")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://help.example.com")
+        return value.rstrip("/")
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def is_production(self) -> bool:
+        return self.APP_ENV == "production"
+
+    @property
+    def public_submit_rate(self) -> RateLimit:
+        return RateLimit.parse(self.PUBLIC_SUBMIT_RATE_LIMIT)
+
+    @property
+    def login_rate(self) -> RateLimit:
+        return RateLimit.parse(self.LOGIN_RATE_LIMIT)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.CORS_ORIGINS.split(",") if o.strip()]
+
+    @property
+    def data_dir(self) -> Path:
+        return self.DATA_DIR.expanduser().resolve()
+
+    def secret_key(self) -> str:
+        assert self.SECRET_KEY, "ensure_secrets() runs at start-up"
+        return self.SECRET_KEY
+
+    def encryption_keys(self) -> list[bytes]:
+        """The current key first, then the old ones still accepted for decryption."""
+        assert self.ENCRYPTION_KEY, "ensure_secrets() runs at start-up"
+        keys = [decode_encryption_key(self.ENCRYPTION_KEY, "ENCRYPTION_KEY")]
+        for old in filter(None, (k.strip() for k in self.ENCRYPTION_KEYS_OLD.split(","))):
+            keys.append(decode_encryption_key(old, "ENCRYPTION_KEYS_OLD"))
+        return keys
+
+
+def decode_encryption_key(value: str, name: str) -> bytes:
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(f"{name} is not valid base64") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must be base64 of exactly 32 bytes (got {len(key)} bytes)")
+    return key
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept URLs as hosting providers give them and return one for SQLAlchemy + asyncpg.
+
+    `postgres://` and `postgresql://` become `postgresql+asyncpg://`; libpq's
+    `sslmode=` becomes asyncpg's `ssl=`; `?host=/path` (a Unix socket) is kept.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
+        scheme = "postgresql+asyncpg"
+    if scheme != "postgresql+asyncpg":
+        raise ConfigError("DATABASE_URL must be a postgresql:// URL")
+    query = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "sslmode":
+            key = "ssl"
+        query.append((key, value))
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    """Fill SECRET_KEY/ENCRYPTION_KEY from DATA_DIR in development; refuse in production."""
+    if settings.is_production:
+        for name in ("SECRET_KEY", "ENCRYPTION_KEY"):
+            if not getattr(settings, name):
+                raise ConfigError(f"{name} must be set when APP_ENV=production")
+        if len(settings.secret_key()) < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 characters when APP_ENV=production")
+    else:
+        if not settings.SECRET_KEY:
+            settings.SECRET_KEY = _dev_secret(settings, "secret_key", secrets.token_urlsafe(48))
+        if not settings.ENCRYPTION_KEY:
+            settings.ENCRYPTION_KEY = _dev_secret(
+                settings, "encryption_key", base64.b64encode(secrets.token_bytes(32)).decode()
+            )
+    settings.encryption_keys()  # validates the keys, naming the variable on error
+    return settings
+
+
+def _dev_secret(settings: Settings, filename: str, fresh: str) -> str:
+    path = settings.data_dir / "dev-keys" / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text(fresh)
+    path.chmod(0o600)
+    log.warning(
+        "generated a development key; set the variable in production",
+        extra={"variable": filename.upper(), "path": str(path)},
+    )
+    return fresh
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return ensure_secrets(Settings())

@@ -1,0 +1,169 @@
+"""One error shape everywhere: `{"detail": "a sentence", "code": "snake_case_code"}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    code: str
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ValidationErrorResponse(ErrorResponse):
+    errors: list[FieldError]
+
+
+class AppError(Exception):
+    """A domain error with a stable code; the handler turns it into the error shape."""
+
+    status_code = 400
+    code = "bad_request"
+    detail = "The request could not be processed."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail:
+            self.detail = detail
+        if code:
+            self.code = code
+
+    headers: dict[str, str] | None = None
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    detail = "Not found."
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    detail = "The request conflicts with the current state."
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    code = "not_authenticated"
+    detail = "Missing, malformed, expired or revoked credentials."
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    detail = "You may not do this."
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    code = "rate_limited"
+    detail = "Too many requests; try again later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    detail = "The service is not ready."
+
+
+# What the OpenAPI schema shows for the shared error answers.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Not authenticated"},
+    404: {"model": ErrorResponse, "description": "Not found"},
+    422: {"model": ValidationErrorResponse, "description": "Validation error"},
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": detail, "code": code, **extra}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _field_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "Invalid value."))
+    # Pydantic prefixes messages of custom validators with "Value error, ".
+    return message.removeprefix("Value error, ")
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return JSONResponse(
+        error_body(exc.detail, exc.code), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": _field_message(e)}
+        for e in exc.errors()
+    ]
+    return JSONResponse(
+        error_body("Some fields are invalid.", "validation_error", errors=errors),
+        status_code=422,
+    )
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
+    if exc.status_code == 404:
+        detail = "Not found."
+    elif exc.status_code == 405:
+        detail = "This method is not allowed here."
+    return JSONResponse(
+        error_body(detail, code), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return JSONResponse(
+        error_body("Something went wrong on our side.", "internal_error"), status_code=500
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,129 @@
+"""create_app(): routers, error handlers, middleware, lifespan, the SPA."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Settings, get_settings
+from app.core.errors import ErrorResponse, NotFound, install_error_handlers
+from app.core.middleware import RequestContextMiddleware
+from app.db import make_engine, make_sessionmaker, resolve_database_url
+from app.migrations import PROJECT_ROOT
+
+log = logging.getLogger(__name__)
+
+FRONTEND_DIST = PROJECT_ROOT / "frontend" / "dist"
+READY_TIMEOUT_SECONDS = 3.0
+
+
+class HealthRead(BaseModel):
+    status: str
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/health", response_model=HealthRead, summary="The process is up")
+    async def health() -> HealthRead:
+        return HealthRead(status="ok")
+
+    @router.get(
+        "/ready",
+        response_model=HealthRead,
+        summary="The database answers",
+        responses={503: {"model": ErrorResponse, "description": "The database does not answer"}},
+    )
+    async def ready(request: Request) -> HealthRead | JSONResponse:
+        engine: AsyncEngine = request.app.state.engine
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                async with engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure to answer means not ready
+            log.warning("readiness check failed", extra={"error": type(exc).__name__})
+            return JSONResponse(
+                {"detail": "The database does not answer.", "code": "database_unavailable"},
+                status_code=503,
+            )
+        return HealthRead(status="ready")
+
+    return router
+
+
+def _spa_router(dist: Path) -> APIRouter:
+    """Serves the built SPA: files that exist, else index.html for client-side routes."""
+    router = APIRouter(include_in_schema=False)
+    root = dist.resolve()
+
+    @router.get("/{path:path}")
+    async def spa(path: str) -> FileResponse:
+        if path == "api" or path.startswith("api/"):
+            raise NotFound()
+        candidate = (root / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(root):
+            return FileResponse(candidate)
+        index = root / "index.html"
+        if not index.is_file():
+            raise NotFound("The web interface has not been built; run `make run`.")
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    frontend_dist: Path = FRONTEND_DIST,
+) -> FastAPI:
+    """Build the application. Pass an engine to share one (tests); else one is made at start-up."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or make_engine(resolve_database_url(settings), settings)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        try:
+            yield
+        finally:
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Simple Issue Tracker",
+        version="0.1.0",
+        summary="Ticket boards fed by a public web form and by email.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Accept-Language", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(_health_router())
+    api = APIRouter(prefix="/api/v1")
+    app.include_router(api)
+    app.include_router(_spa_router(frontend_dist))
+    return app

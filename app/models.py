@@ -1,0 +1,24 @@
+"""Every model, imported once so that Base.metadata knows all tables (Alembic, tests)."""
+
+from app.auth.models import Manager, ManagerToken
+from app.boards.models import Board, BoardKeyword
+from app.db import Base
+from app.inboxes.models import EmailInbox
+from app.integrations.models import ExternalTicket
+from app.mail.models import ProcessedEmail
+from app.standby.models import StandbyQueueItem
+from app.tickets.models import Ticket, TicketStatusChange
+
+__all__ = [
+    "Base",
+    "Board",
+    "BoardKeyword",
+    "EmailInbox",
+    "ExternalTicket",
+    "Manager",
+    "ManagerToken",
+    "ProcessedEmail",
+    "StandbyQueueItem",
+    "Ticket",
+    "TicketStatusChange",
+]

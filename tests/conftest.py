@@ -1,0 +1,105 @@
+"""Fixtures: a real PostgreSQL, a migrated database, a rolled-back session per test."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from app import migrations
+from app.config import Settings
+from app.db import get_session
+from app.main import create_app
+from tests.database import DatabaseServer, database_server
+
+# Nothing in a test run may read the developer's own configuration by accident.
+for _name in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "GELF_HOST", "SMTP_HOST"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def db_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseServer]:
+    with database_server(tmp_path_factory.mktemp("pg")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def database_url(db_server: DatabaseServer) -> Iterator[str]:
+    """One migrated database shared by the tests that roll back what they do."""
+    with db_server.fresh("app") as url:
+        migrations.upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        DATABASE_URL=database_url,
+        DATA_DIR=tmp_path_factory.mktemp("data"),
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ENCRYPTION_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        WORKERS_ENABLED=False,
+        PUBLIC_BASE_URL="http://tracker.test",
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test.
+
+    Commits made by the code under test become savepoints, so nothing leaks
+    between tests.
+    """
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest.fixture
+def app(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI:
+    application = create_app(settings, engine=engine)
+
+    async def _test_session() -> AsyncIterator[AsyncSession]:
+        yield db
+
+    application.dependency_overrides[get_session] = _test_session
+    return application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tracker.test") as c:
+            yield c
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,71 @@
+"""A PostgreSQL server for the tests: TEST_DATABASE_URL, or pgserver in a temp folder."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.config import normalize_database_url
+
+
+class DatabaseServer:
+    """Creates and drops throwaway databases on one server."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = normalize_database_url(admin_url)
+
+    def url_for(self, database: str) -> str:
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def _asyncpg_dsn(self) -> tuple[str, dict[str, str]]:
+        url = make_url(self.admin_url)
+        kwargs = {k: str(v) for k, v in url.query.items()}
+        dsn = url.set(drivername="postgresql", query={}).render_as_string(hide_password=False)
+        return dsn, kwargs
+
+    async def _admin(self, sql: str) -> None:
+        dsn, kwargs = self._asyncpg_dsn()
+        conn = await asyncpg.connect(dsn, **kwargs)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    def create(self, prefix: str = "test") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
+        return name
+
+    def drop(self, name: str) -> None:
+        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    @contextmanager
+    def fresh(self, prefix: str = "test") -> Iterator[str]:
+        """A new empty database for the block; its URL is yielded."""
+        name = self.create(prefix)
+        try:
+            yield self.url_for(name)
+        finally:
+            self.drop(name)
+
+
+@contextmanager
+def database_server(tmp_root: Path) -> Iterator[DatabaseServer]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield DatabaseServer(url)
+        return
+    import pgserver
+
+    server = pgserver.get_server(tmp_root / "pgdata", cleanup_mode="delete")
+    try:
+        yield DatabaseServer(server.get_uri())
+    finally:
+        server.cleanup()
