@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, get_settings
 from app.core.errors import ErrorResponse, NotFound, install_error_handlers
@@ -61,24 +62,30 @@ def _health_router() -> APIRouter:
     return router
 
 
-def _spa_router(dist: Path) -> APIRouter:
-    """Serves the built SPA: files that exist, else index.html for client-side routes."""
-    router = APIRouter(include_in_schema=False)
+def _spa_fallback(dist: Path) -> ASGIApp:
+    """Serves the built SPA where no route matched: a file of the bundle, else index.html.
+
+    Installed as the router's default rather than as a catch-all route, so that any
+    router included later still wins, and a wrong method on a real route stays a 405.
+    """
     root = dist.resolve()
 
-    @router.get("/{path:path}")
-    async def spa(path: str) -> FileResponse:
-        if path == "api" or path.startswith("api/"):
+    async def spa(scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope["path"]).lstrip("/")
+        if scope["method"] not in ("GET", "HEAD") or path == "api" or path.startswith("api/"):
             raise NotFound()
         candidate = (root / path).resolve()
+        response: FileResponse
         if path and candidate.is_file() and candidate.is_relative_to(root):
-            return FileResponse(candidate)
-        index = root / "index.html"
-        if not index.is_file():
-            raise NotFound("The web interface has not been built; run `make run`.")
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            response = FileResponse(candidate)
+        else:
+            index = root / "index.html"
+            if not index.is_file():
+                raise NotFound("The web interface has not been built; run `make run`.")
+            response = FileResponse(index, headers={"Cache-Control": "no-cache"})
+        await response(scope, receive, send)
 
-    return router
+    return spa
 
 
 def create_app(
@@ -125,5 +132,5 @@ def create_app(
     app.include_router(_health_router())
     api = APIRouter(prefix="/api/v1")
     app.include_router(api)
-    app.include_router(_spa_router(frontend_dist))
+    app.router.default = _spa_fallback(frontend_dist)
     return app

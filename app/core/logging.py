@@ -71,7 +71,7 @@ def configure_logging(settings: Settings) -> None:
         handler = gelf_class(
             settings.GELF_HOST,
             settings.GELF_PORT,
-            debugging_fields=False,
+            debugging_fields=True,  # file, line, function, process
             extra_fields=True,
             facility="simple-issue-tracker",
         )

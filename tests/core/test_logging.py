@@ -1,0 +1,67 @@
+"""JSON lines on stdout by default; GELF over UDP when GELF_HOST is set."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import zlib
+from collections.abc import Iterator
+
+import pytest
+
+from app.config import Settings
+from app.core.logging import configure_logging, log_context, request_id_var
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def test_json_lines_on_stdout(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Settings())
+    token = request_id_var.set("req-abcdef12")
+    try:
+        with log_context(inbox_id=7):
+            logging.getLogger("app.test").info("polled", extra={"fetched": 3})
+    finally:
+        request_id_var.reset(token)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["message"] == "polled"
+    assert record["level"] == "INFO"
+    assert record["logger"] == "app.test"
+    assert record["request_id"] == "req-abcdef12"
+    assert record["inbox_id"] == 7
+    assert record["fetched"] == 3
+    assert "time" in record
+
+
+def test_gelf_over_udp(restore_logging: None) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(5)
+        port = listener.getsockname()[1]
+        configure_logging(Settings(GELF_HOST="127.0.0.1", GELF_PORT=port, GELF_PROTOCOL="udp"))
+        token = request_id_var.set("req-gelf0001")
+        try:
+            logging.getLogger("app.test").warning("push failed", extra={"board_id": 12})
+        finally:
+            request_id_var.reset(token)
+        datagram, _ = listener.recvfrom(65535)
+    message = json.loads(zlib.decompress(datagram))
+    assert message["version"].startswith("1.")  # graypy speaks GELF 1.x
+    assert message["short_message"] == "push failed"
+    assert message["level"] == 4  # syslog warning
+    assert message["_request_id"] == "req-gelf0001"
+    assert message["_board_id"] == 12
+    assert message["_logger"] == "app.test"

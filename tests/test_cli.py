@@ -1,0 +1,151 @@
+"""The CLI as an operator runs it: `python -m app serve|migrate`, in real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from tests.conftest import PROJECT_ROOT, free_port
+from tests.database import DatabaseServer
+from tests.test_migrations import TEN_TABLES
+
+STARTUP_DEADLINE = 90.0
+
+
+def cli_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY",
+                                                            "ENCRYPTION_KEY", "APP_ENV")}
+    env.update(overrides)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+
+
+def wait_until_ready(base_url: str, process: subprocess.Popen[str]) -> httpx.Response:
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+        try:
+            response = httpx.get(f"{base_url}/ready", timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server did not become ready in time")
+
+
+def postgres_stopped(pid: int, deadline: float = 30.0) -> bool:
+    """True once the process is gone (a zombie awaiting its reaper counts as gone)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
+    port = free_port()
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=cli_env(DATA_DIR=str(data_dir), HOST="127.0.0.1"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        yield f"http://127.0.0.1:{port}", process, data_dir
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
+
+
+def test_serve_with_no_settings_runs_on_an_embedded_database(
+    served: tuple[str, subprocess.Popen[str], Path],
+) -> None:
+    base_url, process, data_dir = served
+    assert wait_until_ready(base_url, process).json() == {"status": "ready"}
+    assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}
+    pid_file = data_dir / "pgdata" / "postmaster.pid"
+    assert pid_file.exists()
+    postgres_pid = int(pid_file.read_text().splitlines()[0])
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    # The embedded PostgreSQL stopped with it, and the dev keys were generated once.
+    assert not pid_file.exists()
+    assert postgres_stopped(postgres_pid)
+    assert (data_dir / "dev-keys" / "secret_key").exists()
+    assert "generated a development key" in output
+    assert '"message": "request"' in output  # JSON access lines
+
+
+def _tables_and_indexes(url: str) -> tuple[set[str], set[str]]:
+    async def query() -> tuple[set[str], set[str]]:
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.connect() as c:
+                tables = set((await c.execute(text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
+                indexes = set((await c.execute(text(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"))).scalars())
+                return tables, indexes
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(query())
+
+
+def test_migrate_uses_database_url(db_server: DatabaseServer, tmp_path: Path) -> None:
+    with db_server.fresh("cli") as url:
+        # Given as a hosting provider would: plain postgresql:// without the driver.
+        plain = url.replace("postgresql+asyncpg://", "postgresql://")
+        result = run_cli("migrate", env=cli_env(DATABASE_URL=plain, DATA_DIR=str(tmp_path)))
+        assert result.returncode == 0, result.stdout + result.stderr
+        tables, indexes = _tables_and_indexes(url)
+        assert TEN_TABLES <= tables
+        assert {"uq_managers_email_lower", "ix_tickets_search_vector",
+                "ix_standby_queue_items_pending"} <= indexes
+        # A second run finds nothing to do and succeeds.
+        assert run_cli("migrate", env=cli_env(DATABASE_URL=plain,
+                                              DATA_DIR=str(tmp_path))).returncode == 0
+    assert not (tmp_path / "pgdata").exists()  # no embedded server was started
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path: Path) -> None:
+    result = run_cli("migrate", env=cli_env(APP_ENV="production", DATA_DIR=str(tmp_path)))
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr
+    assert not (tmp_path / "pgdata").exists()
+
+
+def test_a_bad_setting_is_named(tmp_path: Path) -> None:
+    result = run_cli("migrate", env=cli_env(PORT="not-a-port", DATA_DIR=str(tmp_path)))
+    assert result.returncode == 2
+    assert "PORT" in result.stderr
