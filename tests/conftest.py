@@ -7,7 +7,6 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -100,6 +99,3 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,13 +39,18 @@ class DatabaseServer:
         finally:
             await conn.close()
 
+    def _run_admin(self, sql: str) -> None:
+        # In a thread of its own: callers may sit inside a running event loop.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, self._admin(sql)).result()
+
     def create(self, prefix: str = "test") -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        asyncio.run(self._admin(f'CREATE DATABASE "{name}"'))
+        self._run_admin(f'CREATE DATABASE "{name}"')
         return name
 
     def drop(self, name: str) -> None:
-        asyncio.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     @contextmanager
     def fresh(self, prefix: str = "test") -> Iterator[str]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,40 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.conftest import free_port
 from tests.database import DatabaseServer
+from tests.processes import Server, cli_env, run_cli, serve
 from tests.test_migrations import TEN_TABLES
-
-STARTUP_DEADLINE = 90.0
-
-
-def cli_env(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY",
-                                                            "ENCRYPTION_KEY", "APP_ENV")}
-    env.update(overrides)
-    return env
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
-    )
-
-
-def wait_until_ready(base_url: str, process: subprocess.Popen[str]) -> httpx.Response:
-    deadline = time.monotonic() + STARTUP_DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
-        try:
-            response = httpx.get(f"{base_url}/ready", timeout=2)
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server did not become ready in time")
 
 
 def postgres_stopped(pid: int, deadline: float = 30.0) -> bool:
@@ -68,29 +35,19 @@ def postgres_stopped(pid: int, deadline: float = 30.0) -> bool:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
-    port = free_port()
+def served(tmp_path: Path) -> Iterator[tuple[Server, Path]]:
     data_dir = tmp_path / "data"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=cli_env(DATA_DIR=str(data_dir), HOST="127.0.0.1"),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}", process, data_dir
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(30)
+    with serve(free_port(), cli_env(DATA_DIR=str(data_dir), HOST="127.0.0.1")) as server:
+        yield server, data_dir
 
 
 def test_serve_with_no_settings_runs_on_an_embedded_database(
-    served: tuple[str, subprocess.Popen[str], Path],
+    served: tuple[Server, Path],
 ) -> None:
-    base_url, process, data_dir = served
-    assert wait_until_ready(base_url, process).json() == {"status": "ready"}
-    assert httpx.get(f"{base_url}/health").json() == {"status": "ok"}
+    server, data_dir = served
+    process = server.process
+    assert server.wait_until_ready().json() == {"status": "ready"}
+    assert httpx.get(f"{server.base_url}/health").json() == {"status": "ok"}
     pid_file = data_dir / "pgdata" / "postmaster.pid"
     assert pid_file.exists()
     postgres_pid = int(pid_file.read_text().splitlines()[0])
@@ -111,10 +68,20 @@ def _tables_and_indexes(url: str) -> tuple[set[str], set[str]]:
         engine = create_async_engine(url, poolclass=NullPool)
         try:
             async with engine.connect() as c:
-                tables = set((await c.execute(text(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
-                indexes = set((await c.execute(text(
-                    "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"))).scalars())
+                tables = set(
+                    (
+                        await c.execute(
+                            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                        )
+                    ).scalars()
+                )
+                indexes = set(
+                    (
+                        await c.execute(
+                            text("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")
+                        )
+                    ).scalars()
+                )
                 return tables, indexes
         finally:
             await engine.dispose()
@@ -130,11 +97,16 @@ def test_migrate_uses_database_url(db_server: DatabaseServer, tmp_path: Path) ->
         assert result.returncode == 0, result.stdout + result.stderr
         tables, indexes = _tables_and_indexes(url)
         assert TEN_TABLES <= tables
-        assert {"uq_managers_email_lower", "ix_tickets_search_vector",
-                "ix_standby_queue_items_pending"} <= indexes
+        assert {
+            "uq_managers_email_lower",
+            "ix_tickets_search_vector",
+            "ix_standby_queue_items_pending",
+        } <= indexes
         # A second run finds nothing to do and succeeds.
-        assert run_cli("migrate", env=cli_env(DATABASE_URL=plain,
-                                              DATA_DIR=str(tmp_path))).returncode == 0
+        assert (
+            run_cli("migrate", env=cli_env(DATABASE_URL=plain, DATA_DIR=str(tmp_path))).returncode
+            == 0
+        )
     assert not (tmp_path / "pgdata").exists()  # no embedded server was started
 
 

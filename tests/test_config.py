@@ -59,14 +59,20 @@ def test_old_encryption_keys_are_accepted_for_rotation() -> None:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("postgresql://u:p@db.example.com:5432/app",
-         "postgresql+asyncpg://u:p@db.example.com:5432/app"),
+        (
+            "postgresql://u:p@db.example.com:5432/app",
+            "postgresql+asyncpg://u:p@db.example.com:5432/app",
+        ),
         ("postgres://u:p@db.example.com/app", "postgresql+asyncpg://u:p@db.example.com/app"),
         ("postgresql+asyncpg://u@h/app", "postgresql+asyncpg://u@h/app"),
-        ("postgresql://u:p@h:25060/app?sslmode=require",
-         "postgresql+asyncpg://u:p@h:25060/app?ssl=require"),
-        ("postgresql://postgres:@/postgres?host=/tmp/pg",
-         "postgresql+asyncpg://postgres:@/postgres?host=%2Ftmp%2Fpg"),
+        (
+            "postgresql://u:p@h:25060/app?sslmode=require",
+            "postgresql+asyncpg://u:p@h:25060/app?ssl=require",
+        ),
+        (
+            "postgresql://postgres:@/postgres?host=/tmp/pg",
+            "postgresql+asyncpg://postgres:@/postgres?host=%2Ftmp%2Fpg",
+        ),
     ],
 )
 def test_database_urls_in_the_forms_providers_give(given: str, expected: str) -> None:

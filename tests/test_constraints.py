@@ -97,7 +97,9 @@ async def test_manager_emails_are_unique_ignoring_case(db: AsyncSession) -> None
         ({"state": "closed"}, "ck_tickets_closed_at"),  # closed without closed_at
     ],
 )
-async def test_ticket_field_rules(db: AsyncSession, overrides: dict[str, Any], constraint: str) -> None:
+async def test_ticket_field_rules(
+    db: AsyncSession, overrides: dict[str, Any], constraint: str
+) -> None:
     board = await make_board(db, await make_manager(db))
 
     async def insert() -> None:
@@ -109,8 +111,10 @@ async def test_ticket_field_rules(db: AsyncSession, overrides: dict[str, Any], c
 
 async def test_keywords_must_be_trimmed_and_short(db: AsyncSession) -> None:
     board = await make_board(db, await make_manager(db))
-    for keyword, constraint in ((" printer", "ck_board_keywords_keyword_trimmed"),
-                                ("x" * 101, "ck_board_keywords_keyword_length")):
+    for keyword, constraint in (
+        (" printer", "ck_board_keywords_keyword_trimmed"),
+        ("x" * 101, "ck_board_keywords_keyword_length"),
+    ):
 
         async def insert(keyword: str = keyword) -> None:
             db.add(BoardKeyword(board_id=board.id, keyword=keyword))
@@ -140,8 +144,12 @@ async def test_the_same_email_is_recorded_once_per_inbox(db: AsyncSession) -> No
         {"m": manager.id},
     )
     inbox_id = (await db.execute(text("SELECT max(id) FROM email_inboxes"))).scalar_one()
-    row = {"email_inbox_id": inbox_id, "message_id": "<a@b>", "content_hash": "0" * 64,
-           "outcome": "ticket"}
+    row = {
+        "email_inbox_id": inbox_id,
+        "message_id": "<a@b>",
+        "content_hash": "0" * 64,
+        "outcome": "ticket",
+    }
     db.add(ProcessedEmail(**row))
     await db.flush()
 

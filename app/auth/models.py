@@ -13,7 +13,6 @@ from app.db import LANGUAGES, Base, CreatedAt, Timestamps, one_of
 TOKEN_TYPES = ("refresh", "email_verification", "password_reset")
 
 
-
 class Manager(Timestamps, Base):
     __tablename__ = "managers"
 

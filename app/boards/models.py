@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import LANGUAGES, Base, CreatedAt, Timestamps, one_of
+from app.db import Base, CreatedAt, Timestamps, one_of
 
 PLATFORMS = ("jira", "trello")
 
@@ -19,9 +19,8 @@ class Board(Timestamps, Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # RESTRICT: boards are never deleted (their tickets stay), so neither is their manager.
-    manager_id: Mapped[int] = mapped_column(
-        ForeignKey("managers.id", ondelete="RESTRICT"), index=True
-    )
+    # Indexed by uq_boards_manager_name_lower (its leading column).
+    manager_id: Mapped[int] = mapped_column(ForeignKey("managers.id", ondelete="RESTRICT"))
     name: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, server_default="")
     public_id: Mapped[str] = mapped_column(Text, unique=True)
@@ -59,5 +58,7 @@ class BoardKeyword(CreatedAt, Base):
         CheckConstraint("char_length(keyword) BETWEEN 1 AND 100", name="keyword_length"),
         CheckConstraint("keyword = btrim(keyword)", name="keyword_trimmed"),
         # Also serves as the index on board_id (its leading column).
-        Index("uq_board_keywords_board_keyword_lower", "board_id", func.lower(keyword), unique=True),
+        Index(
+            "uq_board_keywords_board_keyword_lower", "board_id", func.lower(keyword), unique=True
+        ),
     )

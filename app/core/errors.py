@@ -150,9 +150,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
         detail = "Not found."
     elif exc.status_code == 405:
         detail = "This method is not allowed here."
-    return JSONResponse(
-        error_body(detail, code), status_code=exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(detail, code), status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:

@@ -22,7 +22,8 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 _context_var: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
-    "log_context", default={}  # noqa: B039 - never mutated, only replaced
+    "log_context",
+    default={},  # noqa: B039 - never mutated, only replaced
 )
 
 
@@ -61,8 +62,9 @@ def _json_formatter() -> logging.Formatter:
 def configure_logging(settings: Settings) -> None:
     """Replace the root handlers; uvicorn's loggers propagate to them."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     handler: logging.Handler
     if settings.GELF_HOST:
         gelf_class = (

@@ -26,9 +26,8 @@ class EmailInbox(Timestamps, Base):
     __tablename__ = "email_inboxes"
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    manager_id: Mapped[int] = mapped_column(
-        ForeignKey("managers.id", ondelete="CASCADE"), index=True
-    )
+    # Indexed by the unique (manager_id, name) constraint (its leading column).
+    manager_id: Mapped[int] = mapped_column(ForeignKey("managers.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(Text)
     email_address: Mapped[str] = mapped_column(Text)
 

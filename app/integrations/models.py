@@ -51,7 +51,12 @@ class ExternalTicket(Timestamps, Base):
             "status <> 'created' OR (external_id IS NOT NULL AND pushed_at IS NOT NULL)",
             name="created_has_id",
         ),
-        Index("ix_external_tickets_board_created", "board_id", text("created_at DESC"), "id"),
+        Index(
+            "ix_external_tickets_board_created",
+            "board_id",
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
         # The forwarder claims pending rows that are due.
         Index(
             "ix_external_tickets_due",

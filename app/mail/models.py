@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, CreatedAt, one_of
@@ -19,9 +27,7 @@ class ProcessedEmail(CreatedAt, Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # CASCADE: the record only serves de-duplication for its inbox; tickets and
     # standby items it produced stay.
-    email_inbox_id: Mapped[int] = mapped_column(
-        ForeignKey("email_inboxes.id", ondelete="CASCADE")
-    )
+    email_inbox_id: Mapped[int] = mapped_column(ForeignKey("email_inboxes.id", ondelete="CASCADE"))
     message_id: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(Text)
     imap_uid: Mapped[int | None] = mapped_column(BigInteger)

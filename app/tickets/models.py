@@ -47,9 +47,7 @@ class Ticket(Timestamps, Base):
     # Polish stemmer).
     search_vector: Mapped[str] = mapped_column(
         TSVECTOR,
-        Computed(
-            "to_tsvector('simple'::regconfig, title || ' ' || description)", persisted=True
-        ),
+        Computed("to_tsvector('simple'::regconfig, title || ' ' || description)", persisted=True),
         deferred=True,
     )
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, EmailStr, Field
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
 from app.core.errors import Conflict
@@ -111,7 +111,9 @@ async def test_unknown_api_paths_and_methods(client: httpx.AsyncClient) -> None:
     assert wrong_method.json()["code"] == "method_not_allowed"
 
 
-async def test_unexpected_errors_do_not_leak_internals(settings: Settings, engine) -> None:  # type: ignore[no-untyped-def]
+async def test_unexpected_errors_do_not_leak_internals(
+    settings: Settings, engine: AsyncEngine
+) -> None:
     app = with_probe(create_app(settings, engine=engine))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -159,7 +161,9 @@ async def test_a_request_without_an_id_gets_one(client: httpx.AsyncClient) -> No
     assert len(ids) == 2 and "bad id with spaces" not in ids
 
 
-async def test_spa_is_served_with_security_headers(settings: Settings, engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_spa_is_served_with_security_headers(
+    settings: Settings, engine: AsyncEngine, tmp_path: Path
+) -> None:
     (tmp_path / "assets").mkdir()
     (tmp_path / "index.html").write_text("<html><body>tracker</body></html>")
     (tmp_path / "assets" / "app.js").write_text("console.log(1)")
@@ -179,7 +183,7 @@ async def test_spa_is_served_with_security_headers(settings: Settings, engine, t
     assert api.status_code == 404 and api.json()["code"] == "not_found"
 
 
-async def test_cors_allows_only_configured_origins(settings: Settings, engine) -> None:  # type: ignore[no-untyped-def]
+async def test_cors_allows_only_configured_origins(settings: Settings, engine: AsyncEngine) -> None:
     configured = settings.model_copy(update={"CORS_ORIGINS": "https://app.example"})
     app = create_app(configured, engine=engine)
     async with app.router.lifespan_context(app):

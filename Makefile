@@ -1,0 +1,67 @@
+# Two commands for a new user: `make run` and `make test` (see README.md).
+# Everything installs into .venv and frontend/node_modules; nothing global but the
+# Debian packages the tests need (Chromium), installed only when missing.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+NPM ?= npm
+FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js -type f 2>/dev/null)
+
+.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps
+
+run: $(VENV)/.runtime frontend/dist/index.html
+	$(PY) -m app serve
+
+migrate: $(VENV)/.runtime
+	$(PY) -m app migrate
+
+test: $(VENV)/.test frontend/node_modules/.installed frontend/dist/index.html system-test-deps
+	$(MAKE) lint
+	$(MAKE) test-frontend
+	$(MAKE) test-backend
+
+test-backend: $(VENV)/.test
+	$(PY) -m pytest
+
+test-frontend: frontend/node_modules/.installed
+	cd frontend && $(NPM) test
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check app tests alembic bench
+	$(VENV)/bin/ruff format --check app tests alembic bench
+	$(VENV)/bin/mypy app tests
+
+bench: $(VENV)/.test
+	$(PY) -m bench
+
+# --- installs ---------------------------------------------------------------
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.test: pyproject.toml $(VENV)/.runtime
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && $(NPM) run build
+
+# Debian packages the tests drive for real; installed once, only when missing.
+system-test-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,83 @@
+"""`make bench`: measure the service against a ceiling on the same machine.
+
+Starts `python -m app serve` on a throwaway embedded PostgreSQL and times `/health`
+(no database) and `/ready` (one `SELECT 1`) over loopback HTTP, against the ceiling
+of a bare asyncpg `SELECT 1` loop on the same server. Prints requests per second
+and the ratio to the ceiling. Informative only: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pgserver
+
+from tests.processes import cli_env, serve
+
+REQUESTS = 2000
+CONCURRENCY = 10
+
+
+async def _http_rate(url: str) -> float:
+    async with httpx.AsyncClient() as client:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(REQUESTS):
+            queue.put_nowait(i)
+
+        async def worker() -> None:
+            while not queue.empty():
+                queue.get_nowait()
+                (await client.get(url)).raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return REQUESTS / (time.perf_counter() - started)
+
+
+async def _ceiling_rate(socket_dir: str) -> float:
+    pool = await asyncpg.create_pool(
+        host=socket_dir, user="postgres", database="postgres", max_size=CONCURRENCY
+    )
+    try:
+
+        async def worker(n: int) -> None:
+            for _ in range(n):
+                await pool.fetchval("SELECT 1")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(REQUESTS // CONCURRENCY) for _ in range(CONCURRENCY)))
+        return REQUESTS / (time.perf_counter() - started)
+    finally:
+        await pool.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        try:
+            url = server.get_uri()
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            env = cli_env(DATABASE_URL=url, DATA_DIR=tmp, LOG_LEVEL="WARNING")
+            with serve(port, env) as app:
+                app.wait_until_ready()
+                health = asyncio.run(_http_rate(f"{app.base_url}/health"))
+                ready = asyncio.run(_http_rate(f"{app.base_url}/ready"))
+            ceiling = asyncio.run(_ceiling_rate(str(Path(tmp) / "pg")))
+        finally:
+            server.cleanup()
+    print(f"{'measure':<34}{'req/s':>10}{'vs ceiling':>12}")
+    print(f"{'ceiling: asyncpg SELECT 1':<34}{ceiling:>10.0f}{1:>12.2f}")
+    print(f"{'GET /ready (SELECT 1 over HTTP)':<34}{ready:>10.0f}{ready / ceiling:>12.2f}")
+    print(f"{'GET /health (no database)':<34}{health:>10.0f}{health / ceiling:>12.2f}")
+
+
+if __name__ == "__main__":
+    main()
