@@ -90,3 +90,4 @@ def configure_logging(settings: Settings) -> None:
     # Our middleware writes one access line per request, with its request id.
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # multi-line command dumps
