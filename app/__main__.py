@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Manager
 from app.config import ConfigError, Settings, ensure_secrets
+from app.core.errors import AppError
 from app.core.logging import configure_logging
-from app.db import resolve_database_url, stop_embedded_postgres
+from app.db import (
+    make_engine,
+    make_sessionmaker,
+    request_transaction,
+    resolve_database_url,
+    stop_embedded_postgres,
+)
 
 log = logging.getLogger("app.cli")
+T = TypeVar("T")
 
 
 def _migrate(settings: Settings) -> str:
@@ -67,6 +81,99 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _with_session(
+    settings: Settings, url: str, operation: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    engine = make_engine(url, settings)
+    try:
+        async with make_sessionmaker(engine)() as session, request_transaction(session):
+            return await operation(session)
+    finally:
+        await engine.dispose()
+
+
+def _run_data_command(settings: Settings, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Migrate (so a fresh database works), then run `operation` in one transaction."""
+    url = _migrate(settings)
+    return asyncio.run(_with_session(settings, url, operation))
+
+
+def cmd_create_manager(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth import service
+    from app.auth.schemas import valid_password
+
+    try:
+        valid_password(SecretStr(args.password))
+    except ValueError as exc:
+        print(f"--password {exc}", file=sys.stderr)
+        return 2
+
+    async def create(session: AsyncSession) -> Manager:
+        return await service.create_manager(
+            session,
+            email=args.email,
+            password=args.password,
+            full_name=args.name,
+            language=args.language,
+            verified=args.verified,
+        )
+
+    try:
+        manager = _run_data_command(settings, create)
+    except AppError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    state = "verified" if manager.is_email_verified else "not verified"
+    print(f"created manager {manager.id} <{manager.email}> ({state})")
+    return 0
+
+
+def _set_suspended(settings: Settings, email: str, suspended: bool) -> int:
+    from app.auth import service
+
+    async def change(session: AsyncSession) -> Manager:
+        return await service.set_suspended(session, email=email, suspended=suspended)
+
+    try:
+        manager = _run_data_command(settings, change)
+    except AppError as exc:
+        print(exc.detail, file=sys.stderr)
+        return 1
+    print(f"{'suspended' if suspended else 'unsuspended'} manager {manager.id} <{manager.email}>")
+    return 0
+
+
+def cmd_suspend(settings: Settings, args: argparse.Namespace) -> int:
+    return _set_suspended(settings, args.email, True)
+
+
+def cmd_unsuspend(settings: Settings, args: argparse.Namespace) -> int:
+    return _set_suspended(settings, args.email, False)
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The background workers alone, until SIGTERM/SIGINT."""
+    from app.workers.runner import WorkerRunner
+
+    url = _migrate(settings)
+
+    async def run() -> None:
+        engine = make_engine(url, settings)
+        runner = WorkerRunner(settings, make_sessionmaker(engine))
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, runner.request_stop)
+        runner.start()
+        try:
+            await runner.wait()
+        finally:
+            await runner.stop()
+            await engine.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Simple Issue Tracker")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -78,6 +185,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date")
     migrate.set_defaults(handler=cmd_migrate)
+
+    worker = sub.add_parser("worker", help="run the background workers alone")
+    worker.set_defaults(handler=cmd_worker)
+
+    create = sub.add_parser("create-manager", help="create a manager account")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.add_argument("--name", required=True, help="the manager's full name")
+    create.add_argument("--language", choices=["en", "pl"], default="en")
+    create.add_argument(
+        "--verified", action="store_true", help="mark the email as verified (no mail is sent)"
+    )
+    create.set_defaults(handler=cmd_create_manager)
+
+    for name, handler, text in (
+        ("suspend", cmd_suspend, "block a manager's sign-in and end every session"),
+        ("unsuspend", cmd_unsuspend, "let a suspended manager sign in again"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("email")
+        command.set_defaults(handler=handler)
     return parser
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.config import Settings, normalize_database_url
+from app.core.errors import AppError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +69,10 @@ def start_embedded_postgres(settings: Settings) -> str:
     the last of them exits, so the CLI, the workers and tests can share it.
     """
     global _embedded_server
-    import pgserver  # imported lazily: only the embedded default needs it
+    with warnings.catch_warnings():
+        # platformdirs warns that XDG_RUNTIME_DIR is unset (servers, containers): harmless.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported lazily: only the embedded default needs it
 
     pgdata = settings.data_dir / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -123,16 +129,33 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request owns the transaction: commit when the route returns, roll back on error."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        try:
-            yield session
+@asynccontextmanager
+async def request_transaction(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Commit when the block ends, roll back on an exception.
+
+    An AppError with `keep_changes` commits what was written before it was raised
+    (a failed login's throttle counters, a reused refresh token's revoked family).
+    """
+    try:
+        yield session
+    except AppError as exc:
+        if exc.keep_changes:
             await session.commit()
-        except BaseException:
+        else:
             await session.rollback()
-            raise
+        raise
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
+        await session.commit()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request owns the transaction (see request_transaction)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session, request_transaction(session):
+        yield session
 
 
 # scope="function": commit before the response is sent, so a failed commit is never a 200.

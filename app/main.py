@@ -16,11 +16,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.auth.router import me_router
+from app.auth.router import router as auth_router
 from app.config import Settings, get_settings
 from app.core.errors import ErrorResponse, NotFound, install_error_handlers
 from app.core.middleware import RequestContextMiddleware
 from app.db import make_engine, make_sessionmaker, resolve_database_url
 from app.migrations import PROJECT_ROOT
+from app.workers.runner import WorkerRunner
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +105,13 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or make_engine(resolve_database_url(settings), settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        workers = WorkerRunner(settings, app.state.sessionmaker)
+        if settings.WORKERS_ENABLED:
+            workers.start()
         try:
             yield
         finally:
+            await workers.stop()
             if own_engine:
                 await app.state.engine.dispose()
 
@@ -131,6 +138,8 @@ def create_app(
 
     app.include_router(_health_router())
     api = APIRouter(prefix="/api/v1")
+    api.include_router(auth_router)
+    api.include_router(me_router)
     app.include_router(api)
     app.router.default = _spa_fallback(frontend_dist)
     return app

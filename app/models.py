@@ -5,7 +5,8 @@ from app.boards.models import Board, BoardKeyword
 from app.db import Base
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
-from app.mail.models import ProcessedEmail
+from app.mail.models import OutgoingEmail, ProcessedEmail
+from app.ratelimit.models import RateLimitCounter
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket, TicketStatusChange
 
@@ -17,7 +18,9 @@ __all__ = [
     "ExternalTicket",
     "Manager",
     "ManagerToken",
+    "OutgoingEmail",
     "ProcessedEmail",
+    "RateLimitCounter",
     "StandbyQueueItem",
     "Ticket",
     "TicketStatusChange",

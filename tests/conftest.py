@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from app import migrations
 from app.config import Settings
-from app.db import get_session
+from app.db import get_session, request_transaction
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
 
@@ -81,7 +81,8 @@ def app(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI:
     application = create_app(settings, engine=engine)
 
     async def _test_session() -> AsyncIterator[AsyncSession]:
-        yield db
+        async with request_transaction(db):
+            yield db
 
     application.dependency_overrides[get_session] = _test_session
     return application

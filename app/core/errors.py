@@ -34,15 +34,25 @@ class AppError(Exception):
     status_code = 400
     code = "bad_request"
     detail = "The request could not be processed."
+    headers: dict[str, str] | None = None
+    # Most errors undo the request's writes. Some must keep them although the request
+    # fails: a failed login's throttle counters, a reused refresh token's revoked family.
+    keep_changes = False
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        keep_changes: bool | None = None,
+    ) -> None:
         super().__init__(detail or self.detail)
         if detail:
             self.detail = detail
         if code:
             self.code = code
-
-    headers: dict[str, str] | None = None
+        if keep_changes is not None:
+            self.keep_changes = keep_changes
 
 
 class NotFound(AppError):
@@ -61,6 +71,7 @@ class NotAuthenticated(AppError):
     status_code = 401
     code = "not_authenticated"
     detail = "Missing, malformed, expired or revoked credentials."
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(AppError):
@@ -78,6 +89,11 @@ class TooManyRequests(AppError):
         super().__init__(detail)
         if retry_after is not None:
             self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class BadRequest(AppError):
+    status_code = 400
+    code = "bad_request"
 
 
 class ServiceUnavailable(AppError):
@@ -165,3 +181,32 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
+
+
+# --- accounts ---------------------------------------------------------------
+
+
+class EmailAlreadyRegistered(Conflict):
+    code = "email_already_registered"
+    detail = "An account with this email address already exists."
+
+
+class InvalidCredentials(AppError):
+    status_code = 401
+    code = "invalid_credentials"
+    detail = "The email address or the password is wrong."
+
+
+class EmailNotVerified(Forbidden):
+    code = "email_not_verified"
+    detail = "Confirm your email address first: follow the link we sent you."
+
+
+class AccountSuspended(Forbidden):
+    code = "account_suspended"
+    detail = "This account is suspended."
+
+
+class InvalidToken(BadRequest):
+    code = "invalid_token"
+    detail = "The link is invalid, expired or already used."

@@ -1,0 +1,132 @@
+"""Request and response models of the auth and /me routes."""
+
+from __future__ import annotations
+
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+
+from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+
+Language = Literal["en", "pl"]
+
+
+def valid_timezone(value: str) -> str:
+    value = value.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("not a known IANA time zone, e.g. Europe/Warsaw or UTC") from None
+    return value
+
+
+def valid_password(value: SecretStr) -> SecretStr:
+    length = len(value.get_secret_value())
+    if length < PASSWORD_MIN_LENGTH:
+        raise ValueError(f"must be at least {PASSWORD_MIN_LENGTH} characters long")
+    if length > PASSWORD_MAX_LENGTH:
+        raise ValueError(f"must be at most {PASSWORD_MAX_LENGTH} characters long")
+    return value
+
+
+FullName = Field(min_length=1, max_length=200)
+
+
+class RegisterRequest(BaseModel):
+    email: EmailStr = Field(max_length=254)
+    password: SecretStr
+    full_name: str = FullName
+    language: Language | None = None
+    timezone: str = "UTC"
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "anna@example.com",
+                    "password": "correct horse battery",
+                    "full_name": "Anna Nowak",
+                    "language": "pl",
+                    "timezone": "Europe/Warsaw",
+                }
+            ]
+        },
+    )
+
+    _password = field_validator("password")(valid_password)
+    _timezone = field_validator("timezone")(valid_timezone)
+
+
+class TokenRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class LoginRequest(BaseModel):
+    email: EmailStr = Field(max_length=254)
+    password: SecretStr = Field(max_length=PASSWORD_MAX_LENGTH)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "anna@example.com", "password": "correct horse battery"}]
+        }
+    )
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: SecretStr = Field(min_length=1, max_length=200)
+
+
+class PasswordResetRequest(BaseModel):
+    email: EmailStr = Field(max_length=254)
+
+
+class PasswordResetConfirm(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+    new_password: SecretStr
+
+    _password = field_validator("new_password")(valid_password)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class ManagerRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str
+    language: Language
+    timezone: str
+    is_email_verified: bool
+
+
+class ManagerUpdate(BaseModel):
+    """Fields left out stay as they are; none of them may be set to null."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    language: Language | None = None
+    timezone: str | None = None
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"language": "pl", "timezone": "Europe/Warsaw"}]},
+    )
+
+    @field_validator("full_name", "language", "timezone", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return valid_timezone(value)

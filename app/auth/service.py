@@ -1,0 +1,309 @@
+"""Manager accounts: sign-up, verification, sessions, password reset, suspension."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import tokens
+from app.auth.models import Manager
+from app.auth.schemas import ManagerUpdate, TokenPair
+from app.config import RateLimit, Settings
+from app.core.clock import clock
+from app.core.errors import (
+    AccountSuspended,
+    EmailAlreadyRegistered,
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidToken,
+    NotAuthenticated,
+    NotFound,
+    TooManyRequests,
+)
+from app.core.security import (
+    ACCESS_TOKEN_TTL,
+    create_access_token,
+    hash_password,
+    verify_password,
+)
+from app.db import violated_constraint
+from app.mail import outgoing
+from app.ratelimit.service import hit_or_refuse, record_hit, seconds_until_allowed
+
+log = logging.getLogger(__name__)
+
+# Link mails one account may trigger, so the endpoints cannot flood a mailbox.
+LINK_MAIL_RATE = RateLimit(limit=3, period_seconds=3600)
+
+
+async def find_by_email(session: AsyncSession, email: str) -> Manager | None:
+    """Emails are compared case-insensitively everywhere (uq_managers_email_lower)."""
+    return await session.scalar(
+        select(Manager).where(func.lower(Manager.email) == email.strip().lower())
+    )
+
+
+async def create_manager(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    language: str = "en",
+    timezone: str = "UTC",
+    verified: bool = False,
+) -> Manager:
+    if await find_by_email(session, email) is not None:
+        raise EmailAlreadyRegistered()
+    manager = Manager(
+        email=email.strip(),
+        password_hash=await hash_password(password),
+        full_name=full_name,
+        language=language,
+        timezone=timezone,
+        is_email_verified=verified,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(manager)
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won
+        if violated_constraint(exc) == "uq_managers_email_lower":
+            raise EmailAlreadyRegistered() from None
+        raise
+    return manager
+
+
+async def register(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    language: str,
+    timezone: str,
+) -> Manager:
+    """Create an unverified account and send the verification mail."""
+    manager = await create_manager(
+        session,
+        email=email,
+        password=password,
+        full_name=full_name,
+        language=language,
+        timezone=timezone,
+    )
+    await _send_verification(session, settings, manager)
+    log.info("manager registered", extra={"manager_id": manager.id})
+    return manager
+
+
+async def _send_verification(session: AsyncSession, settings: Settings, manager: Manager) -> None:
+    token = await tokens.issue(
+        session,
+        manager_id=manager.id,
+        token_type="email_verification",
+        ttl=tokens.EMAIL_VERIFICATION_TTL,
+    )
+    await outgoing.enqueue(
+        session,
+        settings,
+        kind="verify_email",
+        to=manager.email,
+        language=manager.language,
+        values={
+            "full_name": manager.full_name,
+            "link": f"{settings.PUBLIC_BASE_URL}/verify-email?token={token}",
+            "hours": int(tokens.EMAIL_VERIFICATION_TTL.total_seconds() // 3600),
+        },
+        sensitive=True,
+        manager_id=manager.id,
+    )
+
+
+async def resend_verification(session: AsyncSession, settings: Settings, *, email: str) -> None:
+    """Send a new verification link to an unverified account; silent otherwise."""
+    manager = await find_by_email(session, email)
+    if manager is None or manager.is_email_verified or manager.is_suspended:
+        return
+    if await hit_or_refuse(session, key=f"verify-mail:{manager.id}", rate=LINK_MAIL_RATE):
+        log.info("verification mail held back by its rate limit", extra={"manager_id": manager.id})
+        return
+    await _send_verification(session, settings, manager)
+
+
+async def verify_email(session: AsyncSession, *, token: str) -> Manager:
+    row = await tokens.find(session, token=token, token_type="email_verification")
+    if row is None or not tokens.is_usable(row):
+        raise InvalidToken()
+    row.used_at = clock.now()
+    manager = await session.get_one(Manager, row.manager_id)
+    manager.is_email_verified = True
+    log.info("email verified", extra={"manager_id": manager.id})
+    return manager
+
+
+async def _start_session(session: AsyncSession, settings: Settings, manager: Manager) -> TokenPair:
+    return await _issue_pair(session, settings, manager, family_id=uuid.uuid4())
+
+
+async def _issue_pair(
+    session: AsyncSession, settings: Settings, manager: Manager, *, family_id: uuid.UUID
+) -> TokenPair:
+    refresh_token = await tokens.issue(
+        session,
+        manager_id=manager.id,
+        token_type="refresh",
+        ttl=tokens.REFRESH_TOKEN_TTL,
+        family_id=family_id,
+    )
+    access_token = create_access_token(
+        manager_id=manager.id,
+        family_id=family_id,
+        secret_key=settings.secret_key(),
+        now=clock.now(),
+    )
+    return TokenPair(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
+    )
+
+
+async def login(
+    session: AsyncSession, settings: Settings, *, email: str, password: str, client_ip: str
+) -> TokenPair:
+    """Check the password under the login throttle and start a new session.
+
+    Failed attempts are counted per account-and-IP and per IP, so hammering an
+    account from one place never locks its owner out from another.
+    """
+    rate = settings.login_rate
+    keys = [f"login:account-ip:{email.strip().lower()}|{client_ip}", f"login:ip:{client_ip}"]
+    wait = await seconds_until_allowed(session, keys=keys, rate=rate)
+    if wait is not None:
+        log.warning("login throttled", extra={"client_ip": client_ip})
+        raise TooManyRequests(
+            f"Too many failed sign-in attempts. Try again in {wait} seconds.", retry_after=wait
+        )
+    manager = await find_by_email(session, email)
+    matches, new_hash = await verify_password(password, manager.password_hash if manager else None)
+    if manager is None or not matches:
+        for key in keys:
+            await record_hit(session, key=key, rate=rate)
+        log.info("login failed", extra={"client_ip": client_ip})
+        raise InvalidCredentials(keep_changes=True)
+    if new_hash:
+        manager.password_hash = new_hash
+    if manager.is_suspended:
+        raise AccountSuspended()
+    if not manager.is_email_verified:
+        raise EmailNotVerified()
+    manager.last_login_at = clock.now()
+    log.info("login", extra={"manager_id": manager.id})
+    return await _start_session(session, settings, manager)
+
+
+async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: str) -> TokenPair:
+    """Rotate: the presented token is used up and a new one of its family issued.
+
+    A token presented again after its rotation means it leaked: the whole family
+    is revoked, ending every session that descends from it.
+    """
+    row = await tokens.find(session, token=refresh_token, token_type="refresh")
+    if row is None or row.family_id is None:
+        raise NotAuthenticated("The refresh token is not valid.")
+    if row.used_at is not None:
+        await tokens.revoke_family(session, row.family_id)
+        log.warning(
+            "refresh token reused; its family is revoked", extra={"manager_id": row.manager_id}
+        )
+        raise NotAuthenticated("The refresh token was already used.", keep_changes=True)
+    if not tokens.is_usable(row):
+        raise NotAuthenticated("The refresh token has expired or was revoked.")
+    manager = await session.get_one(Manager, row.manager_id)
+    if manager.is_suspended:
+        raise AccountSuspended()
+    row.used_at = clock.now()
+    return await _issue_pair(session, settings, manager, family_id=row.family_id)
+
+
+async def logout(session: AsyncSession, *, refresh_token: str) -> None:
+    """End the session the token belongs to; unknown tokens are ignored."""
+    row = await tokens.find(session, token=refresh_token, token_type="refresh")
+    if row is not None and row.family_id is not None:
+        await tokens.revoke_family(session, row.family_id)
+
+
+async def request_password_reset(session: AsyncSession, settings: Settings, *, email: str) -> None:
+    """Mail a reset link when the account exists; the caller learns nothing either way."""
+    manager = await find_by_email(session, email)
+    if manager is None or manager.is_suspended:
+        return
+    if await hit_or_refuse(session, key=f"reset-mail:{manager.id}", rate=LINK_MAIL_RATE):
+        log.info("reset mail held back by its rate limit", extra={"manager_id": manager.id})
+        return
+    token = await tokens.issue(
+        session,
+        manager_id=manager.id,
+        token_type="password_reset",
+        ttl=tokens.PASSWORD_RESET_TTL,
+    )
+    await outgoing.enqueue(
+        session,
+        settings,
+        kind="password_reset",
+        to=manager.email,
+        language=manager.language,
+        values={
+            "full_name": manager.full_name,
+            "link": f"{settings.PUBLIC_BASE_URL}/reset-password?token={token}",
+            "minutes": int(tokens.PASSWORD_RESET_TTL.total_seconds() // 60),
+        },
+        sensitive=True,
+        manager_id=manager.id,
+    )
+    log.info("password reset requested", extra={"manager_id": manager.id})
+
+
+async def confirm_password_reset(session: AsyncSession, *, token: str, new_password: str) -> None:
+    """Set the new password and end every session of the account."""
+    row = await tokens.find(session, token=token, token_type="password_reset")
+    if row is None or not tokens.is_usable(row):
+        raise InvalidToken()
+    manager = await session.get_one(Manager, row.manager_id)
+    row.used_at = clock.now()
+    manager.password_hash = await hash_password(new_password)
+    manager.is_email_verified = True  # the link proved the address
+    await tokens.revoke_all(session, manager_id=manager.id, token_type="password_reset")
+    await tokens.revoke_all(session, manager_id=manager.id, token_type="refresh")
+    log.info("password reset", extra={"manager_id": manager.id})
+
+
+async def update_profile(
+    session: AsyncSession, manager: Manager, changes: ManagerUpdate
+) -> Manager:
+    for field, value in changes.model_dump(exclude_unset=True).items():
+        setattr(manager, field, value)
+    await session.flush()
+    return manager
+
+
+async def set_suspended(session: AsyncSession, *, email: str, suspended: bool) -> Manager:
+    """Suspend (ending every session at once) or unsuspend an account."""
+    manager = await find_by_email(session, email)
+    if manager is None:
+        raise NotFound(f"No manager has the email address {email}.")
+    manager.is_suspended = suspended
+    manager.suspended_at = clock.now() if suspended else None
+    if suspended:
+        await tokens.revoke_all(session, manager_id=manager.id, token_type="refresh")
+    log.info(
+        "manager suspended" if suspended else "manager unsuspended",
+        extra={"manager_id": manager.id},
+    )
+    return manager

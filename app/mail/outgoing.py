@@ -1,0 +1,105 @@
+"""Outgoing mail: render a template in the recipient's language and put it in the outbox.
+
+Nothing is sent here. The row commits with the transaction that caused it and the
+mail worker sends it afterwards (app/workers/mail_sender.py).
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.core.clock import clock
+from app.core.crypto import FieldCipher
+from app.core.i18n import pick_language, subject
+from app.mail.models import OutgoingEmail
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,  # a missing value is a bug, not an empty string
+    keep_trailing_newline=True,
+)
+_BODY_CONTEXT = "outgoing_emails.body"
+
+
+def cipher_for(settings: Settings) -> FieldCipher:
+    return FieldCipher(settings.encryption_keys())
+
+
+def render(kind: str, language: str, **values: Any) -> tuple[str, str, str]:
+    """(subject, text body, HTML body) of a template in a language."""
+    language = pick_language(language)
+    title = subject(kind, language)
+    context = {"language": language, "subject": title, **values}
+    text_body = _templates.get_template(f"{language}/{kind}.txt").render(context)
+    html_body = _templates.get_template(f"{language}/{kind}.html").render(context)
+    return title, text_body, html_body
+
+
+def _domain_of(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+async def enqueue(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    kind: str,
+    to: str,
+    language: str,
+    values: dict[str, Any],
+    sensitive: bool = False,
+    manager_id: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutgoingEmail:
+    """Render and store one mail; it is sent after the transaction commits."""
+    title, text_body, html_body = render(kind, language, **values)
+    if sensitive:
+        cipher = cipher_for(settings)
+        text_body = cipher.encrypt(text_body, context=_BODY_CONTEXT)
+        html_body = cipher.encrypt(html_body, context=_BODY_CONTEXT)
+    mail = OutgoingEmail(
+        kind=kind,
+        to_address=to,
+        subject=title,
+        text_body=text_body,
+        html_body=html_body,
+        is_sensitive=sensitive,
+        headers={"Auto-Submitted": "auto-generated", **(headers or {})},
+        message_id=make_msgid(domain=_domain_of(settings.SMTP_FROM)),
+        language=pick_language(language),
+        manager_id=manager_id,
+        next_attempt_at=clock.now(),
+    )
+    session.add(mail)
+    await session.flush()
+    return mail
+
+
+def build_message(mail: OutgoingEmail, settings: Settings) -> EmailMessage:
+    """The MIME message for an outbox row (text with an HTML alternative)."""
+    text_body, html_body = mail.text_body, mail.html_body
+    if mail.is_sensitive:
+        cipher = cipher_for(settings)
+        text_body = cipher.decrypt(text_body, context=_BODY_CONTEXT)
+        html_body = cipher.decrypt(html_body, context=_BODY_CONTEXT) if html_body else None
+    message = EmailMessage()
+    message["From"] = mail.from_address or settings.SMTP_FROM
+    message["To"] = mail.to_address
+    message["Subject"] = mail.subject
+    message["Message-ID"] = mail.message_id
+    message["Date"] = format_datetime(clock.now())
+    message["Content-Language"] = mail.language
+    for name, value in mail.headers.items():
+        message[name] = value
+    message.set_content(text_body)
+    if html_body:
+        message.add_alternative(html_body, subtype="html")
+    return message

@@ -1,0 +1,58 @@
+"""Sending one message over SMTP with aiosmtplib, with errors that say whether to retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import aiosmtplib
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SmtpServer:
+    host: str
+    port: int
+    security: str  # ssl | starttls | none
+    username: str | None = None
+    password: str | None = None
+
+    def __repr__(self) -> str:  # never print the password
+        return f"SmtpServer({self.host}:{self.port}, {self.security}, user={self.username!r})"
+
+
+class SmtpError(Exception):
+    """A send failed. `retryable` tells whether trying again later can help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+async def send_message(server: SmtpServer, message: EmailMessage) -> None:
+    try:
+        await aiosmtplib.send(
+            message,
+            hostname=server.host,
+            port=server.port,
+            username=server.username,
+            password=server.password,
+            use_tls=server.security == "ssl",
+            start_tls=True if server.security == "starttls" else False,
+            timeout=SMTP_TIMEOUT_SECONDS,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        codes = [r.code for r in exc.recipients]
+        raise SmtpError(
+            f"the server refused the recipient ({', '.join(map(str, codes))})",
+            retryable=all(400 <= c < 500 for c in codes),
+        ) from None
+    except aiosmtplib.SMTPAuthenticationError as exc:
+        raise SmtpError(f"authentication failed ({exc.code})", retryable=False) from None
+    except aiosmtplib.SMTPResponseException as exc:
+        raise SmtpError(
+            f"the server answered {exc.code}: {exc.message[:200]}", retryable=exc.code < 500
+        ) from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        raise SmtpError(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None

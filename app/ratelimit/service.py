@@ -1,0 +1,71 @@
+"""Counting events per key in fixed windows, in PostgreSQL so replicas share the counts."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import RateLimit
+from app.core.clock import clock
+from app.ratelimit.models import RateLimitCounter
+
+
+def _window(rate: RateLimit, now: datetime) -> tuple[datetime, datetime]:
+    start_epoch = math.floor(now.timestamp() / rate.period_seconds) * rate.period_seconds
+    start = datetime.fromtimestamp(start_epoch, UTC)
+    return start, start + timedelta(seconds=rate.period_seconds)
+
+
+def _retry_after(end: datetime, now: datetime) -> int:
+    return max(1, math.ceil((end - now).total_seconds()))
+
+
+async def seconds_until_allowed(
+    session: AsyncSession, *, keys: list[str], rate: RateLimit
+) -> int | None:
+    """None while every key is under its limit in this window, else seconds to wait."""
+    now = clock.now()
+    start, end = _window(rate, now)
+    worst = await session.scalar(
+        select(func.max(RateLimitCounter.hits)).where(
+            RateLimitCounter.key.in_(keys), RateLimitCounter.window_start == start
+        )
+    )
+    if worst is not None and worst >= rate.limit:
+        return _retry_after(end, now)
+    return None
+
+
+async def record_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> int:
+    """Count one event for `key` in the current window; returns the window's count."""
+    now = clock.now()
+    start, end = _window(rate, now)
+    statement = (
+        insert(RateLimitCounter)
+        .values(key=key, window_start=start, hits=1, expires_at=end)
+        .on_conflict_do_update(
+            index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],
+            set_={"hits": RateLimitCounter.hits + 1},
+        )
+        .returning(RateLimitCounter.hits)
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def hit_or_refuse(session: AsyncSession, *, key: str, rate: RateLimit) -> int | None:
+    """Count the event; None when within the limit, else seconds until the window ends."""
+    count = await record_hit(session, key=key, rate=rate)
+    if count > rate.limit:
+        return _retry_after(_window(rate, clock.now())[1], clock.now())
+    return None
+
+
+async def delete_expired(session: AsyncSession) -> int:
+    result = await session.execute(
+        delete(RateLimitCounter).where(RateLimitCounter.expires_at < clock.now())
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,71 @@
+"""The background workers, started by the app's lifespan or by `python -m app worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.ratelimit.service import delete_expired
+from app.workers.mail_sender import send_due_mail
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0
+MAINTENANCE_SECONDS = 600.0
+ERROR_BACKOFF_SECONDS = 5.0
+
+
+class WorkerRunner:
+    """Runs each worker loop as a task; one loop's failure is logged and retried."""
+
+    def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._loop("mail", self._send_mail, IDLE_SECONDS)),
+            asyncio.create_task(self._loop("maintenance", self._maintain, MAINTENANCE_SECONDS)),
+        ]
+        log.info("workers started", extra={"workers": ["mail", "maintenance"]})
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        log.info("workers stopped")
+
+    def request_stop(self) -> None:
+        """Ask `wait()` to return (signal handlers call this)."""
+        self._stopping.set()
+
+    async def wait(self) -> None:
+        await self._stopping.wait()
+
+    async def _send_mail(self) -> int:
+        return await send_due_mail(self.sessionmaker, self.settings)
+
+    async def _maintain(self) -> int:
+        async with self.sessionmaker() as session, session.begin():
+            return await delete_expired(session)
+
+    async def _loop(self, name: str, step: Callable[[], Awaitable[int]], idle: float) -> None:
+        while not self._stopping.is_set():
+            try:
+                handled = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker step failed", extra={"worker": name})
+                await asyncio.sleep(ERROR_BACKOFF_SECONDS)
+                continue
+            if not handled:
+                await asyncio.sleep(idle)
