@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     GELF_PROTOCOL: Literal["udp", "tcp"] = "udp"
     LOG_LEVEL: str = "INFO"
 
+    # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs, or "*").
+    FORWARDED_ALLOW_IPS: str = "127.0.0.1"
+
     WORKERS_ENABLED: bool = True
     CORS_ORIGINS: str = ""
     PUBLIC_SUBMIT_RATE_LIMIT: str = "10/minute"

@@ -91,3 +91,6 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # multi-line command dumps
+    # SQL parameters hold token hashes and password hashes: never log them, even at DEBUG.
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("aiosmtplib").setLevel(logging.WARNING)  # DEBUG dumps whole messages

@@ -91,6 +91,10 @@ def build_message(mail: OutgoingEmail, settings: Settings) -> EmailMessage:
         text_body = cipher.decrypt(text_body, context=_BODY_CONTEXT)
         html_body = cipher.decrypt(html_body, context=_BODY_CONTEXT) if html_body else None
     message = EmailMessage()
+    # Content first: set_content() and add_alternative() move Content-* headers.
+    message.set_content(text_body)
+    if html_body:
+        message.add_alternative(html_body, subtype="html")
     message["From"] = mail.from_address or settings.SMTP_FROM
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
@@ -99,7 +103,4 @@ def build_message(mail: OutgoingEmail, settings: Settings) -> EmailMessage:
     message["Content-Language"] = mail.language
     for name, value in mail.headers.items():
         message[name] = value
-    message.set_content(text_body)
-    if html_body:
-        message.add_alternative(html_body, subtype="html")
     return message

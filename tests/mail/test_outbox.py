@@ -1,0 +1,190 @@
+"""The outbox and the mail worker against a real SMTP server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import make_sessionmaker
+from app.mail import outgoing
+from app.mail.models import OutgoingEmail
+from app.workers.mail_sender import send_due_mail
+from tests.database import DatabaseServer
+from tests.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
+
+LINK = "http://x.test/verify-email?token=abc"
+VALUES = {"full_name": "Anna Nowak", "link": LINK, "hours": 48}
+
+
+@pytest.fixture(scope="module")
+def committed_url(db_server: DatabaseServer) -> Iterator[str]:
+    """A database of its own: the worker must see what other connections committed."""
+    from app import migrations
+
+    with db_server.fresh("outbox") as url:
+        migrations.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+async def sessions(committed_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine: AsyncEngine = create_async_engine(committed_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+def smtp_settings(settings: Settings, server: SmtpServer) -> Settings:
+    return settings.model_copy(
+        update={"SMTP_HOST": server.host, "SMTP_PORT": server.port, "SMTP_SECURITY": "none"}
+    )
+
+
+async def queue(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, to: str, **kw: object
+) -> int:
+    async with sessions() as session, session.begin():
+        mail = await outgoing.enqueue(
+            session,
+            settings,
+            kind="verify_email",
+            to=to,
+            language=str(kw.pop("language", "en")),
+            values=VALUES,
+            **kw,  # type: ignore[arg-type]
+        )
+        return mail.id
+
+
+async def row(sessions: async_sessionmaker[AsyncSession], mail_id: int) -> OutgoingEmail:
+    async with sessions() as session:
+        return await session.get_one(OutgoingEmail, mail_id)
+
+
+async def test_mail_is_sent_after_commit_with_its_headers(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    configured = smtp_settings(settings, smtp_server)
+    mail_id = await queue(sessions, configured, "anna@example.com", language="pl", sensitive=True)
+    assert await send_due_mail(sessions, configured) >= 1
+    [message] = smtp_server.mailbox.wait_for("anna@example.com")
+    assert message["Subject"] == "Potwierdź swój adres e-mail"
+    assert message["Content-Language"] == "pl"
+    assert message["Auto-Submitted"] == "auto-generated"
+    stored = await row(sessions, mail_id)
+    assert message["Message-ID"] == stored.message_id
+    assert stored.status == "sent" and stored.sent_at is not None
+    # A secret link is wiped from the outbox once delivered.
+    assert stored.text_body == "" and stored.html_body is None
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert LINK in text and LINK in html
+    assert "Dzień dobry, Anna Nowak" in text
+
+
+async def test_a_rolled_back_transaction_sends_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    configured = smtp_settings(settings, smtp_server)
+    async with sessions() as session:
+        await outgoing.enqueue(
+            session,
+            configured,
+            kind="verify_email",
+            to="ghost@example.com",
+            language="en",
+            values=VALUES,
+        )
+        await session.rollback()
+    await send_due_mail(sessions, configured)
+    assert smtp_server.mailbox.to("ghost@example.com") == []
+
+
+async def test_temporary_failures_are_retried_and_permanent_ones_give_up(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    configured = smtp_settings(settings, smtp_server)
+    smtp_server.mailbox.refuse_with = ["451 4.3.0 try again later"]
+    retried = await queue(sessions, configured, "retry@example.com")
+    await send_due_mail(sessions, configured)
+    after_first = await row(sessions, retried)
+    assert after_first.status == "pending" and after_first.attempts == 1
+    assert after_first.last_error and "451" in after_first.last_error
+    assert after_first.next_attempt_at > after_first.created_at
+
+    # When its time comes, it goes out.
+    async with sessions() as session, session.begin():
+        stored = await session.get_one(OutgoingEmail, retried)
+        stored.next_attempt_at = stored.created_at
+    await send_due_mail(sessions, configured)
+    assert (await row(sessions, retried)).status == "sent"
+    assert len(smtp_server.mailbox.wait_for("retry@example.com")) == 1
+
+    smtp_server.mailbox.refuse_with = ["550 5.1.1 no such user"]
+    refused = await queue(sessions, configured, "gone@example.com")
+    await send_due_mail(sessions, configured)
+    final = await row(sessions, refused)
+    assert final.status == "failed" and final.last_error and "550" in final.last_error
+
+
+async def test_an_unreachable_server_is_retried(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    from tests.conftest import free_port
+
+    unreachable = settings.model_copy(
+        update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": free_port(), "SMTP_SECURITY": "none"}
+    )
+    mail_id = await queue(sessions, unreachable, "later@example.com")
+    await send_due_mail(sessions, unreachable)
+    stored = await row(sessions, mail_id)
+    assert stored.status == "pending" and stored.attempts == 1 and stored.last_error
+
+
+async def test_without_smtp_mail_is_written_to_a_file_not_the_log(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    local = settings.model_copy(update={"SMTP_HOST": None, "DATA_DIR": tmp_path})
+    mail_id = await queue(sessions, local, "dev@example.com", sensitive=True)
+    await send_due_mail(sessions, local)
+    [written] = (tmp_path / "mail").glob(f"*-{mail_id}.eml")
+    assert LINK in written.read_text()
+    assert "SMTP_HOST is unset" in caplog.text
+    assert "token=abc" not in caplog.text
+    assert (await row(sessions, mail_id)).status == "sent"
+
+
+async def test_two_workers_never_send_one_mail_twice(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    import asyncio
+
+    configured = smtp_settings(settings, smtp_server)
+    ids = [await queue(sessions, configured, f"many{i}@example.com") for i in range(30)]
+    await asyncio.gather(*(send_due_mail(sessions, configured) for _ in range(3)))
+    while await send_due_mail(sessions, configured):
+        pass
+    for i in range(30):
+        assert len(smtp_server.mailbox.to(f"many{i}@example.com")) == 1
+    async with sessions() as session:
+        statuses = set(
+            await session.scalars(select(OutgoingEmail.status).where(OutgoingEmail.id.in_(ids)))
+        )
+    assert statuses == {"sent"}
