@@ -1,0 +1,136 @@
+"""Operator commands: create-manager, suspend, unsuspend, worker."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.database import DatabaseServer
+from tests.processes import PROJECT_ROOT, cli_env, run_cli
+from tests.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
+
+
+@pytest.fixture
+def env(db_server: DatabaseServer, tmp_path: Path) -> Iterator[dict[str, str]]:
+    with db_server.fresh("cli") as url:
+        yield cli_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))
+
+
+def test_create_manager_then_suspend_and_unsuspend(env: dict[str, str]) -> None:
+    created = run_cli(
+        "create-manager",
+        "--email",
+        "Ops@Example.com",
+        "--password",
+        "long enough secret",
+        "--name",
+        "Ops Person",
+        "--verified",
+        env=env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "<Ops@example.com>" in created.stdout or "<Ops@Example.com>" in created.stdout
+    assert "(verified)" in created.stdout
+    assert "long enough secret" not in created.stdout + created.stderr
+
+    duplicate = run_cli(
+        "create-manager",
+        "--email",
+        "ops@example.com",
+        "--password",
+        "long enough secret",
+        "--name",
+        "Again",
+        env=env,
+    )
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+
+    assert run_cli("suspend", "OPS@example.com", env=env).returncode == 0
+    assert run_cli("unsuspend", "ops@example.com", env=env).returncode == 0
+    missing = run_cli("suspend", "nobody@example.com", env=env)
+    assert missing.returncode == 1 and "nobody@example.com" in missing.stderr
+
+
+def test_create_manager_refuses_a_short_password(env: dict[str, str]) -> None:
+    result = run_cli(
+        "create-manager", "--email", "a@example.com", "--password", "short", "--name", "A", env=env
+    )
+    assert result.returncode == 2 and "--password" in result.stderr
+
+
+def test_the_worker_command_sends_mail_and_stops_on_sigterm(
+    env: dict[str, str],
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    env = env | {
+        "SMTP_HOST": smtp_server.host,
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_SECURITY": "none",
+    }
+    # Queue a password-reset mail for a CLI-made account, as the API would.
+    assert (
+        run_cli(
+            "create-manager",
+            "--email",
+            "w@example.com",
+            "--password",
+            "long enough secret",
+            "--name",
+            "W",
+            "--verified",
+            env=env,
+        ).returncode
+        == 0
+    )
+    script = (
+        "import asyncio\n"
+        "from app.config import Settings, ensure_secrets\n"
+        "from app.db import make_engine, make_sessionmaker, request_transaction\n"
+        "from app.auth import service\n"
+        "async def main():\n"
+        "    s = ensure_secrets(Settings())\n"
+        "    e = make_engine(s.DATABASE_URL, s)\n"
+        "    async with make_sessionmaker(e)() as db, request_transaction(db):\n"
+        "        await service.request_password_reset(db, s, email='w@example.com')\n"
+        "    await e.dispose()\n"
+        "asyncio.run(main())\n"
+    )
+    queued = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert queued.returncode == 0, queued.stderr
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        [mail] = smtp_server.mailbox.wait_for("w@example.com", deadline=60)
+        assert mail["Subject"] == "Reset your password"
+        worker.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        output, _ = worker.communicate(timeout=30)
+        assert worker.returncode == 0, output
+        assert time.monotonic() - started < 30
+        assert "workers stopped" in output
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
