@@ -83,8 +83,15 @@ async def enqueue(
     return mail
 
 
-def build_message(mail: OutgoingEmail, settings: Settings) -> EmailMessage:
-    """The MIME message for an outbox row (text with an HTML alternative)."""
+def build_message(
+    mail: OutgoingEmail, settings: Settings, *, transfer_encoding: str | None = None
+) -> EmailMessage:
+    """The MIME message for an outbox row (text with an HTML alternative).
+
+    `transfer_encoding="8bit"` keeps the bodies readable as they are (the files
+    written in development when no SMTP server is configured); by default the
+    email package picks a 7-bit-safe encoding for SMTP.
+    """
     text_body, html_body = mail.text_body, mail.html_body
     if mail.is_sensitive:
         cipher = cipher_for(settings)
@@ -92,9 +99,9 @@ def build_message(mail: OutgoingEmail, settings: Settings) -> EmailMessage:
         html_body = cipher.decrypt(html_body, context=_BODY_CONTEXT) if html_body else None
     message = EmailMessage()
     # Content first: set_content() and add_alternative() move Content-* headers.
-    message.set_content(text_body)
+    message.set_content(text_body, cte=transfer_encoding)
     if html_body:
-        message.add_alternative(html_body, subtype="html")
+        message.add_alternative(html_body, subtype="html", cte=transfer_encoding)
     message["From"] = mail.from_address or settings.SMTP_FROM
     message["To"] = mail.to_address
     message["Subject"] = mail.subject

@@ -85,15 +85,15 @@ async def _deliver(
 ) -> None:
     values: dict[str, object]
     try:
-        message = build_message(mail, settings)
         if server is None:
-            path = _write_to_folder(settings, mail, message.as_bytes())
+            readable = build_message(mail, settings, transfer_encoding="8bit")
+            path = _write_to_folder(settings, mail, readable.as_bytes())
             log.warning(
                 "SMTP_HOST is unset: mail written to a file instead of sent",
                 extra={"path": str(path)},
             )
         else:
-            await send_message(server, message)
+            await send_message(server, build_message(mail, settings))
             log.info("mail sent")
         values = {"status": "sent", "sent_at": clock.now(), "last_error": None}
         if mail.is_sensitive:  # the secret link has done its job
