@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -102,26 +103,44 @@ async def register(
     return manager
 
 
-async def _send_verification(session: AsyncSession, settings: Settings, manager: Manager) -> None:
-    token = await tokens.issue(
-        session,
-        manager_id=manager.id,
-        token_type="email_verification",
-        ttl=tokens.EMAIL_VERIFICATION_TTL,
-    )
+async def _send_link_mail(
+    session: AsyncSession,
+    settings: Settings,
+    manager: Manager,
+    *,
+    token_type: str,
+    ttl: timedelta,
+    kind: str,
+    path: str,
+) -> None:
+    """Issue a one-time token and queue the mail whose link carries it."""
+    token = await tokens.issue(session, manager_id=manager.id, token_type=token_type, ttl=ttl)
     await outgoing.enqueue(
         session,
         settings,
-        kind="verify_email",
+        kind=kind,
         to=manager.email,
         language=manager.language,
         values={
             "full_name": manager.full_name,
-            "link": f"{settings.PUBLIC_BASE_URL}/verify-email?token={token}",
-            "hours": int(tokens.EMAIL_VERIFICATION_TTL.total_seconds() // 3600),
+            "link": f"{settings.PUBLIC_BASE_URL}{path}?token={token}",
+            "hours": int(ttl.total_seconds() // 3600),
+            "minutes": int(ttl.total_seconds() // 60),
         },
         sensitive=True,
         manager_id=manager.id,
+    )
+
+
+async def _send_verification(session: AsyncSession, settings: Settings, manager: Manager) -> None:
+    await _send_link_mail(
+        session,
+        settings,
+        manager,
+        token_type="email_verification",
+        ttl=tokens.EMAIL_VERIFICATION_TTL,
+        kind="verify_email",
+        path="/verify-email",
     )
 
 
@@ -247,25 +266,14 @@ async def request_password_reset(session: AsyncSession, settings: Settings, *, e
     if await hit_or_refuse(session, key=f"reset-mail:{manager.id}", rate=LINK_MAIL_RATE):
         log.info("reset mail held back by its rate limit", extra={"manager_id": manager.id})
         return
-    token = await tokens.issue(
-        session,
-        manager_id=manager.id,
-        token_type="password_reset",
-        ttl=tokens.PASSWORD_RESET_TTL,
-    )
-    await outgoing.enqueue(
+    await _send_link_mail(
         session,
         settings,
+        manager,
+        token_type="password_reset",
+        ttl=tokens.PASSWORD_RESET_TTL,
         kind="password_reset",
-        to=manager.email,
-        language=manager.language,
-        values={
-            "full_name": manager.full_name,
-            "link": f"{settings.PUBLIC_BASE_URL}/reset-password?token={token}",
-            "minutes": int(tokens.PASSWORD_RESET_TTL.total_seconds() // 60),
-        },
-        sensitive=True,
-        manager_id=manager.id,
+        path="/reset-password",
     )
     log.info("password reset requested", extra={"manager_id": manager.id})
 
