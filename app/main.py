@@ -18,11 +18,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.router import me_router
 from app.auth.router import router as auth_router
+from app.boards.router import router as boards_router
+from app.boards.router import stats_router
 from app.config import Settings, get_settings
 from app.core.errors import ErrorResponse, NotFound, install_error_handlers
 from app.core.middleware import RequestContextMiddleware
 from app.db import make_engine, make_sessionmaker, resolve_database_url
 from app.migrations import PROJECT_ROOT
+from app.tickets.public import router as public_router
+from app.tickets.router import router as tickets_router
 from app.workers.runner import WorkerRunner
 
 log = logging.getLogger(__name__)
@@ -140,6 +144,10 @@ def create_app(
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth_router)
     api.include_router(me_router)
+    api.include_router(boards_router)
+    api.include_router(stats_router)
+    api.include_router(tickets_router)
+    api.include_router(public_router)
     app.include_router(api)
     app.router.default = _spa_fallback(frontend_dist)
     return app

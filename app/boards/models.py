@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, CreatedAt, Timestamps, one_of
 
@@ -32,6 +32,11 @@ class Board(Timestamps, Base):
     external_config: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     archived_at: Mapped[datetime | None]
+
+    # Read-only view: keywords are written by replacing the rows (boards/service.py).
+    keywords: Mapped[list[BoardKeyword]] = relationship(
+        viewonly=True, lazy="selectin", order_by="BoardKeyword.id"
+    )
 
     __table_args__ = (
         CheckConstraint(one_of("external_platform", PLATFORMS), name="external_platform"),

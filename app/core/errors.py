@@ -38,6 +38,8 @@ class AppError(Exception):
     # Most errors undo the request's writes. Some must keep them although the request
     # fails: a failed login's throttle counters, a reused refresh token's revoked family.
     keep_changes = False
+    # Per-field problems, for 422 answers raised by services (same shape as FastAPI's).
+    errors: list[dict[str, str]] | None = None
 
     def __init__(
         self,
@@ -53,6 +55,18 @@ class AppError(Exception):
             self.code = code
         if keep_changes is not None:
             self.keep_changes = keep_changes
+
+
+class ValidationFailed(AppError):
+    """A field is wrong in a way only the service can tell (e.g. an inbox of someone else)."""
+
+    status_code = 422
+    code = "validation_error"
+    detail = "Some fields are invalid."
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__()
+        self.errors = [{"field": field, "message": message}]
 
 
 class NotFound(AppError):
@@ -85,8 +99,14 @@ class TooManyRequests(AppError):
     code = "rate_limited"
     detail = "Too many requests; try again later."
 
-    def __init__(self, detail: str | None = None, *, retry_after: int | None = None) -> None:
-        super().__init__(detail)
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after: int | None = None,
+        keep_changes: bool | None = None,
+    ) -> None:
+        super().__init__(detail, keep_changes=keep_changes)
         if retry_after is not None:
             self.headers = {"Retry-After": str(max(1, retry_after))}
 
@@ -141,8 +161,9 @@ def _field_message(error: dict[str, Any]) -> str:
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    extra = {"errors": exc.errors} if exc.errors else {}
     return JSONResponse(
-        error_body(exc.detail, exc.code), status_code=exc.status_code, headers=exc.headers
+        error_body(exc.detail, exc.code, **extra), status_code=exc.status_code, headers=exc.headers
     )
 
 
@@ -210,3 +231,21 @@ class AccountSuspended(Forbidden):
 class InvalidToken(BadRequest):
     code = "invalid_token"
     detail = "The link is invalid, expired or already used."
+
+
+# --- boards and tickets -----------------------------------------------------
+
+
+class BoardNameTaken(Conflict):
+    code = "board_name_taken"
+    detail = "You already have a board with this name."
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+    detail = "The ticket cannot move to that state from its current one."
+
+
+class BoardUnavailable(NotFound):
+    code = "board_unavailable"
+    detail = "This board does not exist or no longer accepts reports."

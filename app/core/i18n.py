@@ -52,7 +52,34 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "en": "Reset your password",
         "pl": "Zresetuj hasło",
     },
+    "ticket_received": {
+        "en": "We received your report: {title}",
+        "pl": "Otrzymaliśmy Twoje zgłoszenie: {title}",
+    },
+    "ticket_status": {
+        "en": "Your report is now {state_label}: {title}",
+        "pl": "Status Twojego zgłoszenia: {state_label} – {title}",
+    },
 }
+
+STATE_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "new": "new",
+        "in_progress": "in progress",
+        "closed": "closed",
+        "rejected": "rejected",
+    },
+    "pl": {
+        "new": "nowe",
+        "in_progress": "w realizacji",
+        "closed": "zamknięte",
+        "rejected": "odrzucone",
+    },
+}
+
+
+def state_label(state: str, language: str) -> str:
+    return STATE_LABELS[pick_language(language)].get(state, state)
 
 
 def subject(kind: str, language: str, **values: str) -> str:

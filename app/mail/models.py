@@ -76,6 +76,9 @@ class OutgoingEmail(Timestamps, Base):
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("managers.id", ondelete="CASCADE"), index=True
     )
+    # The report (ticket or external ticket) a mail to its reporter is about: replies
+    # naming this mail's Message-ID are recognised as replies to that report.
+    ticket_uuid: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(Text, server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())

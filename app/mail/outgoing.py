@@ -6,6 +6,7 @@ mail worker sends it afterwards (app/workers/mail_sender.py).
 
 from __future__ import annotations
 
+import uuid
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
@@ -36,7 +37,7 @@ def cipher_for(settings: Settings) -> FieldCipher:
 def render(kind: str, language: str, **values: Any) -> tuple[str, str, str]:
     """(subject, text body, HTML body) of a template in a language."""
     language = pick_language(language)
-    title = subject(kind, language)
+    title = subject(kind, language, **{k: v for k, v in values.items() if isinstance(v, str)})
     context = {"language": language, "subject": title, **values}
     text_body = _templates.get_template(f"{language}/{kind}.txt").render(context)
     html_body = _templates.get_template(f"{language}/{kind}.html").render(context)
@@ -57,10 +58,13 @@ async def enqueue(
     values: dict[str, Any],
     sensitive: bool = False,
     manager_id: int | None = None,
+    ticket_uuid: uuid.UUID | None = None,
     headers: dict[str, str] | None = None,
+    subject_suffix: str = "",
 ) -> OutgoingEmail:
     """Render and store one mail; it is sent after the transaction commits."""
     title, text_body, html_body = render(kind, language, **values)
+    title += subject_suffix
     if sensitive:
         cipher = cipher_for(settings)
         text_body = cipher.encrypt(text_body, context=_BODY_CONTEXT)
@@ -76,6 +80,7 @@ async def enqueue(
         message_id=make_msgid(domain=_domain_of(settings.SMTP_FROM)),
         language=pick_language(language),
         manager_id=manager_id,
+        ticket_uuid=ticket_uuid,
         next_attempt_at=clock.now(),
     )
     session.add(mail)

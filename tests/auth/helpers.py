@@ -59,3 +59,22 @@ async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD)
 
 def bearer(access_token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {access_token}"}
+
+
+async def signed_in(
+    client: httpx.AsyncClient, db: AsyncSession, email: str = "anna@example.com", **kw: str
+) -> dict[str, str]:
+    """A verified manager made as an operator would, signed in: its auth headers."""
+    from app.auth.service import create_manager
+
+    await create_manager(
+        db,
+        email=email,
+        password=PASSWORD,
+        full_name=kw.get("name", "Anna Nowak"),
+        language=kw.get("language", "en"),
+        verified=True,
+    )
+    response = await login(client, email)
+    assert response.status_code == 200, response.text
+    return bearer(response.json()["access_token"])

@@ -1,0 +1,118 @@
+"""Request and response models of the board routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+KEYWORD_MAX = 100
+KEYWORDS_PER_BOARD = 100
+
+
+def clean_keywords(values: list[str]) -> list[str]:
+    """Trimmed, non-empty, at most 100 characters, unique per board ignoring case."""
+    cleaned: list[str] = []
+    seen: dict[str, str] = {}
+    for raw in values:
+        keyword = raw.strip()
+        if not keyword:
+            raise ValueError("keywords may not be empty")
+        if len(keyword) > KEYWORD_MAX:
+            raise ValueError(f"keyword {keyword[:20]!r}… is longer than {KEYWORD_MAX} characters")
+        folded = keyword.casefold()
+        if folded in seen:
+            raise ValueError(f"keyword {keyword!r} repeats {seen[folded]!r} (case is ignored)")
+        seen[folded] = keyword
+        cleaned.append(keyword)
+    if len(cleaned) > KEYWORDS_PER_BOARD:
+        raise ValueError(f"a board has at most {KEYWORDS_PER_BOARD} keywords")
+    return cleaned
+
+
+class TicketCounts(BaseModel):
+    new: int = 0
+    in_progress: int = 0
+    closed: int = 0
+    rejected: int = 0
+
+
+class BoardCreate(BaseModel):
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Printers",
+                    "description": "Paper jams, toner, drivers.",
+                    "keywords": ["printer", "drukarka", "toner"],
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    email_inbox_id: int | None = None
+    keywords: list[str] = Field(default_factory=list)
+
+    _keywords = field_validator("keywords")(clean_keywords)
+
+
+class BoardUpdate(BaseModel):
+    """Fields left out stay as they are; `email_inbox_id: null` unlinks the inbox."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    email_inbox_id: int | None = None
+    keywords: list[str] | None = None
+
+    @field_validator("name", "description", "keywords", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, value: list[str]) -> list[str]:
+        return clean_keywords(value)
+
+
+class KeywordsUpdate(BaseModel):
+    keywords: list[str]
+
+    _keywords = field_validator("keywords")(clean_keywords)
+
+
+class BoardRead(BaseModel):
+    id: int
+    name: str
+    description: str
+    public_id: str
+    public_url: str
+    email_inbox_id: int | None
+    keywords: list[str]
+    integration: dict[str, Any] | None = Field(
+        description="null, or {platform, ...settings}; secrets are never included"
+    )
+    is_active: bool
+    ticket_counts: TicketCounts
+    created_at: datetime
+    updated_at: datetime
+
+
+class BoardStats(BaseModel):
+    id: int
+    name: str
+    is_active: bool
+    ticket_counts: TicketCounts
+
+
+class StatsRead(BaseModel):
+    boards: list[BoardStats]
+    standby_pending: int

@@ -1,0 +1,53 @@
+"""Lists: `{"items": [...], "next_cursor": ...}` with keyset cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import BaseModel
+
+from app.core.errors import ValidationFailed
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT})")]
+Cursor = Annotated[
+    str | None, Query(max_length=200, description="`next_cursor` of the previous page")
+]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, row_id: int) -> str:
+    raw = json.dumps({"t": created_at.isoformat(), "i": row_id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """(created_at, id) of the last row of the previous page."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data: dict[str, Any] = json.loads(raw)
+        return datetime.fromisoformat(data["t"]), int(data["i"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise ValidationFailed("cursor", "not a cursor this list gave out") from None
+
+
+def page_of(rows: list[Any], limit: int, *, key: Any) -> tuple[list[Any], str | None]:
+    """Split the `limit + 1` rows a query fetched into a page and the cursor after it."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    created_at, row_id = key(last)
+    return rows[:limit], encode_cursor(created_at, row_id)

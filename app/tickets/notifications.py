@@ -1,0 +1,94 @@
+"""Mail to reporters (SPEC 4.5): an acknowledgement, then a notice per state change.
+
+The mails quote nothing the reporter wrote but the title cut to 80 characters, and
+one address gets at most REPORTER_MAIL_CAP of them an hour, so the public form
+cannot be used to send mail to strangers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.core.clock import clock
+from app.core.i18n import state_label
+from app.mail import outgoing
+from app.mail.models import OutgoingEmail
+
+log = logging.getLogger(__name__)
+
+REPORTER_MAIL_CAP = 10
+REPORTER_MAIL_WINDOW = timedelta(hours=1)
+TITLE_QUOTE_MAX = 80
+
+
+def quoted_title(title: str) -> str:
+    return title if len(title) <= TITLE_QUOTE_MAX else title[: TITLE_QUOTE_MAX - 1] + "…"
+
+
+def status_url(settings: Settings, report_uuid: uuid.UUID) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/t/{report_uuid}"
+
+
+def reference(report_uuid: uuid.UUID) -> str:
+    """The token in our subjects that marks a reply to this report (SPEC 4.3, 4a)."""
+    return f"[ref:{report_uuid.hex[:12]}]"
+
+
+async def _under_cap(session: AsyncSession, address: str) -> bool:
+    sent = await session.scalar(
+        select(func.count())
+        .select_from(OutgoingEmail)
+        .where(
+            func.lower(OutgoingEmail.to_address) == address.lower(),
+            OutgoingEmail.created_at > clock.now() - REPORTER_MAIL_WINDOW,
+        )
+    )
+    return int(sent or 0) < REPORTER_MAIL_CAP
+
+
+async def notify_reporter(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    kind: str,
+    report_uuid: uuid.UUID,
+    to: str,
+    language: str,
+    title: str,
+    board_name: str,
+    state: str | None = None,
+    comment: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutgoingEmail | None:
+    """Queue one mail to a reporter, unless the address reached its hourly cap.
+
+    `kind` is `ticket_received` (the acknowledgement) or `ticket_status` (a state
+    change, with the new `state` and the manager's public `comment`).
+    """
+    if not await _under_cap(session, to):
+        log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})
+        return None
+    values: dict[str, str | None] = {
+        "title": quoted_title(title),
+        "board_name": board_name,
+        "link": status_url(settings, report_uuid),
+    }
+    if state is not None:
+        values |= {"state_label": state_label(state, language), "comment": comment}
+    return await outgoing.enqueue(
+        session,
+        settings,
+        kind=kind,
+        to=to,
+        language=language,
+        values=values,
+        ticket_uuid=report_uuid,
+        headers={"Auto-Submitted": "auto-replied", **(headers or {})},
+        subject_suffix=f" {reference(report_uuid)}",
+    )

@@ -1,0 +1,68 @@
+"""Public routes: a board's form and the status link. No account needed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, status
+
+from app.auth.deps import ClientIp, SettingsDep
+from app.core.errors import ErrorResponse
+from app.db import SessionDep
+from app.tickets import service
+from app.tickets.notifications import status_url
+from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted
+
+router = APIRouter(prefix="/public", tags=["public"])
+NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorResponse}}
+
+
+@router.get(
+    "/boards/{public_id}",
+    response_model=PublicBoard,
+    responses=NOT_FOUND,
+    summary="A board's name and description for its public form",
+)
+async def read_public_board(public_id: str, session: SessionDep) -> PublicBoard:
+    board = await service.public_board(session, public_id)
+    return PublicBoard(name=board.name, description=board.description)
+
+
+@router.post(
+    "/boards/{public_id}/tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubmissionAccepted,
+    responses={
+        404: {"model": ErrorResponse},
+        422: {"description": "A field is missing, too long or malformed"},
+        429: {"model": ErrorResponse, "description": "Too many reports from this address"},
+    },
+    summary="Report a problem; answers the secret status link",
+)
+async def submit_ticket(
+    public_id: str,
+    body: PublicSubmission,
+    session: SessionDep,
+    settings: SettingsDep,
+    ip: ClientIp,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> SubmissionAccepted:
+    report_uuid = await service.submit_public(
+        session,
+        settings,
+        public_id=public_id,
+        data=body,
+        client_ip=ip,
+        accept_language=accept_language,
+    )
+    return SubmissionAccepted(uuid=report_uuid, status_url=status_url(settings, report_uuid))
+
+
+@router.get(
+    "/tickets/{report_uuid}",
+    response_model=PublicTicket,
+    responses=NOT_FOUND,
+    summary="What the status link shows",
+)
+async def read_public_ticket(report_uuid: str, session: SessionDep) -> PublicTicket:
+    return await service.public_view(session, report_uuid)

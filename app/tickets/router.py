@@ -1,0 +1,152 @@
+"""Manager routes: a board's tickets, one ticket with its history, state changes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select, tuple_
+
+from app.auth.deps import CurrentManager, SettingsDep
+from app.boards.service import get_board
+from app.config import Settings
+from app.core.errors import ERROR_RESPONSES, ErrorResponse
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
+from app.db import SessionDep
+from app.integrations.models import ExternalTicket
+from app.tickets import service
+from app.tickets.models import Ticket
+from app.tickets.notifications import status_url
+from app.tickets.schemas import (
+    HistoryEntry,
+    Source,
+    State,
+    TicketDetail,
+    TicketRead,
+    TransitionRequest,
+)
+
+router = APIRouter(tags=["tickets"], responses=ERROR_RESPONSES)
+
+
+class ExternalTicketRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    uuid: uuid.UUID
+    title: str
+    platform: Literal["jira", "trello"]
+    status: Literal["pending", "created", "failed"]
+    external_id: str | None
+    external_url: str | None
+    source: Source
+    created_at: datetime
+
+
+@router.get(
+    "/boards/{board_id}/tickets",
+    response_model=Page[TicketRead],
+    summary="A board's tickets, newest first, with filters and full-text search",
+)
+async def list_tickets(
+    board_id: int,
+    manager: CurrentManager,
+    session: SessionDep,
+    state: State | None = None,
+    source: Source | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Words to find")] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[TicketRead]:
+    tickets, next_cursor = await service.list_tickets(
+        session,
+        manager,
+        board_id,
+        state=state,
+        source=source,
+        q=q,
+        limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[TicketRead.model_validate(t) for t in tickets], next_cursor=next_cursor)
+
+
+@router.get(
+    "/boards/{board_id}/external-tickets",
+    response_model=Page[ExternalTicketRead],
+    summary="Reports of a board forwarded to Jira or Trello, newest first",
+)
+async def list_external_tickets(
+    board_id: int,
+    manager: CurrentManager,
+    session: SessionDep,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ExternalTicketRead]:
+    await get_board(session, manager, board_id)
+    query = select(ExternalTicket).where(ExternalTicket.board_id == board_id)
+    if cursor:
+        created_at, row_id = decode_cursor(cursor)
+        query = query.where(
+            tuple_(ExternalTicket.created_at, ExternalTicket.id) < (created_at, row_id)
+        )
+    rows = list(
+        await session.scalars(
+            query.order_by(ExternalTicket.created_at.desc(), ExternalTicket.id.desc()).limit(
+                limit + 1
+            )
+        )
+    )
+    items, next_cursor = page_of(rows, limit, key=lambda r: (r.created_at, r.id))
+    return Page(
+        items=[ExternalTicketRead.model_validate(r) for r in items], next_cursor=next_cursor
+    )
+
+
+async def _detail(session: SessionDep, settings: Settings, ticket: Ticket) -> TicketDetail:
+    await session.refresh(ticket)
+    entries = await service.history(session, ticket.id)
+    data: dict[str, Any] = TicketRead.model_validate(ticket).model_dump()
+    return TicketDetail(
+        **data,
+        status_url=status_url(settings, ticket.uuid),
+        history=[
+            HistoryEntry(
+                from_state=h.from_state,  # type: ignore[arg-type]
+                to_state=h.to_state,  # type: ignore[arg-type]
+                comment=h.comment,
+                internal_note=h.internal_note,
+                changed_by=h.changed_by_manager_id,
+                changed_at=h.changed_at,
+            )
+            for h in entries
+        ],
+    )
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketDetail, summary="A ticket and its history")
+async def read_ticket(
+    ticket_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+) -> TicketDetail:
+    ticket, _ = await service.get_ticket(session, manager, ticket_id)
+    return await _detail(session, settings, ticket)
+
+
+@router.post(
+    "/tickets/{ticket_id}/transitions",
+    response_model=TicketDetail,
+    responses={409: {"model": ErrorResponse, "description": "Not allowed from this state"}},
+    summary="Move a ticket: new → in_progress → closed or rejected",
+)
+async def move_ticket(
+    ticket_id: int,
+    body: TransitionRequest,
+    manager: CurrentManager,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TicketDetail:
+    ticket = await service.transition(session, settings, manager, ticket_id, body)
+    return await _detail(session, settings, ticket)

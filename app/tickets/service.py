@@ -1,0 +1,342 @@
+"""Tickets: creation (any source), the manager's list and detail, state changes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import exists, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Manager
+from app.boards.models import Board
+from app.boards.service import get_board
+from app.config import Settings
+from app.core.clock import clock
+from app.core.errors import BoardUnavailable, InvalidTransition, NotFound, TooManyRequests
+from app.core.i18n import from_accept_language, pick_language
+from app.core.pagination import decode_cursor, page_of
+from app.integrations.models import ExternalTicket
+from app.ratelimit.service import hit_or_refuse
+from app.tickets import notifications, states
+from app.tickets.models import Ticket, TicketStatusChange
+from app.tickets.schemas import (
+    PublicHistoryEntry,
+    PublicSubmission,
+    PublicTicket,
+    TransitionRequest,
+)
+
+log = logging.getLogger(__name__)
+
+# Replaced in tests to force a collision.
+generate_uuid: Callable[[], uuid.UUID] = uuid.uuid4
+UUID_ATTEMPTS = 5
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+async def new_report_uuid(session: AsyncSession) -> uuid.UUID:
+    """A UUID unused by both tickets and external tickets (one namespace: /t/{uuid})."""
+    for _ in range(UUID_ATTEMPTS):
+        candidate = generate_uuid()
+        taken = await session.scalar(
+            select(
+                or_(
+                    exists().where(Ticket.uuid == candidate),
+                    exists().where(ExternalTicket.uuid == candidate),
+                )
+            )
+        )
+        if not taken:
+            return candidate
+        log.warning("report uuid collision; drawing again")
+    raise RuntimeError("could not draw an unused report uuid")
+
+
+async def create_ticket(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    board: Board,
+    title: str,
+    description: str,
+    reporter_email: str,
+    reporter_name: str | None,
+    source: str,
+    language: str,
+    email_message_id: str | None = None,
+    acknowledge: bool = True,
+    ack_headers: dict[str, str] | None = None,
+) -> Ticket:
+    """Store a ticket with its first history row (null → new) and queue the
+    acknowledgement; all in the caller's transaction."""
+    ticket = Ticket(
+        uuid=await new_report_uuid(session),
+        board_id=board.id,
+        title=title,
+        description=description,
+        reporter_email=reporter_email,
+        reporter_name=reporter_name or None,
+        source=source,
+        state="new",
+        language=language,
+        email_message_id=email_message_id,
+    )
+    session.add(ticket)
+    await session.flush()
+    session.add(TicketStatusChange(ticket_id=ticket.id, from_state=None, to_state="new"))
+    if acknowledge:
+        await notifications.notify_reporter(
+            session,
+            settings,
+            kind="ticket_received",
+            report_uuid=ticket.uuid,
+            to=reporter_email,
+            language=language,
+            title=title,
+            board_name=board.name,
+            headers=ack_headers,
+        )
+    await session.flush()
+    log.info("ticket created", extra={"board_id": board.id, "source": source})
+    return ticket
+
+
+def search_query(text: str) -> str | None:
+    """A prefix query over the words of `text` ('druk zaż' → 'druk:* & zaż:*'), or None.
+
+    Only word characters pass, so nothing the user types is tsquery syntax.
+    """
+    words = _WORD.findall(text.lower())
+    return " & ".join(f"{w}:*" for w in words[:16]) or None
+
+
+async def list_tickets(
+    session: AsyncSession,
+    manager: Manager,
+    board_id: int,
+    *,
+    state: str | None,
+    source: str | None,
+    q: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Ticket], str | None]:
+    """Newest first, keyset-paginated on (created_at, id): tickets arriving between
+    pages are neither skipped nor repeated."""
+    await get_board(session, manager, board_id)
+    query = select(Ticket).where(Ticket.board_id == board_id)
+    if state:
+        query = query.where(Ticket.state == state)
+    if source:
+        query = query.where(Ticket.source == source)
+    if q and (tsquery := search_query(q)):
+        query = query.where(Ticket.search_vector.op("@@")(func.to_tsquery("simple", tsquery)))
+    if cursor:
+        created_at, ticket_id = decode_cursor(cursor)
+        query = query.where(tuple_(Ticket.created_at, Ticket.id) < (created_at, ticket_id))
+    rows = list(
+        await session.scalars(
+            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
+        )
+    )
+    return page_of(rows, limit, key=lambda t: (t.created_at, t.id))
+
+
+async def get_ticket(
+    session: AsyncSession, manager: Manager, ticket_id: int, *, for_update: bool = False
+) -> tuple[Ticket, Board]:
+    """The ticket and its board, if the board is the manager's (else NotFound)."""
+    query = (
+        select(Ticket, Board)
+        .join(Board, Board.id == Ticket.board_id)
+        .where(Ticket.id == ticket_id, Board.manager_id == manager.id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Ticket)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise NotFound("No such ticket.")
+    return row[0], row[1]
+
+
+async def history(session: AsyncSession, ticket_id: int) -> list[TicketStatusChange]:
+    return list(
+        await session.scalars(
+            select(TicketStatusChange)
+            .where(TicketStatusChange.ticket_id == ticket_id)
+            .order_by(TicketStatusChange.changed_at, TicketStatusChange.id)
+        )
+    )
+
+
+async def transition(
+    session: AsyncSession,
+    settings: Settings,
+    manager: Manager,
+    ticket_id: int,
+    change: TransitionRequest,
+) -> Ticket:
+    """Move the ticket, write its history row and queue the reporter's notice.
+
+    The row is locked first, so of two concurrent moves the second sees the first's
+    result and is refused if it no longer applies.
+    """
+    ticket, board = await get_ticket(session, manager, ticket_id, for_update=True)
+    if not states.can_move(ticket.state, change.to_state):
+        raise InvalidTransition(
+            f"A ticket in state {ticket.state} cannot move to {change.to_state}."
+        )
+    from_state, now = ticket.state, clock.now()
+    ticket.state = change.to_state
+    ticket.updated_at = now
+    if change.to_state in states.FINAL:
+        ticket.closed_at = now
+    session.add(
+        TicketStatusChange(
+            ticket_id=ticket.id,
+            from_state=from_state,
+            to_state=change.to_state,
+            changed_by_manager_id=manager.id,
+            comment=change.comment or None,
+            internal_note=change.internal_note or None,
+            changed_at=now,
+        )
+    )
+    await notifications.notify_reporter(
+        session,
+        settings,
+        kind="ticket_status",
+        report_uuid=ticket.uuid,
+        to=ticket.reporter_email,
+        language=ticket.language,
+        title=ticket.title,
+        board_name=board.name,
+        state=change.to_state,
+        comment=change.comment or None,
+    )
+    await session.flush()
+    log.info(
+        "ticket moved",
+        extra={"ticket_id": ticket.id, "from_state": from_state, "to_state": change.to_state},
+    )
+    return ticket
+
+
+async def public_board(session: AsyncSession, public_id: str) -> Board:
+    """A board that takes reports: active, and its manager not suspended."""
+    board = await session.scalar(
+        select(Board)
+        .join(Manager, Manager.id == Board.manager_id)
+        .where(Board.public_id == public_id, Board.is_active, Manager.is_suspended.is_(False))
+    )
+    if board is None:
+        raise BoardUnavailable()
+    return board
+
+
+async def reporter_language(session: AsyncSession, board: Board, *candidates: str | None) -> str:
+    """The first supported candidate (form, browser, email), else the manager's."""
+    manager_language = await session.scalar(
+        select(Manager.language).where(Manager.id == board.manager_id)
+    )
+    return pick_language(*candidates, manager_language)
+
+
+async def submit_public(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    public_id: str,
+    data: PublicSubmission,
+    client_ip: str,
+    accept_language: str | None,
+) -> uuid.UUID:
+    """The public form: honeypot, per-IP rate limit, then a ticket (SPEC 4.1)."""
+    if data.website:
+        # A bot filled the hidden field: answer as if all went well, keep nothing.
+        log.info("honeypot submission dropped", extra={"client_ip": client_ip})
+        return uuid.uuid4()
+    wait = await hit_or_refuse(
+        session, key=f"public-submit:{client_ip}", rate=settings.public_submit_rate
+    )
+    if wait is not None:
+        raise TooManyRequests(
+            f"Too many reports from your address. Try again in {wait} seconds.",
+            retry_after=wait,
+            keep_changes=True,
+        )
+    board = await public_board(session, public_id)
+    language = await reporter_language(
+        session, board, data.language, from_accept_language(accept_language)
+    )
+    ticket = await create_ticket(
+        session,
+        settings,
+        board=board,
+        title=data.title,
+        description=data.description,
+        reporter_email=str(data.email),
+        reporter_name=data.name,
+        source="web",
+        language=language,
+    )
+    return ticket.uuid
+
+
+async def public_view(session: AsyncSession, report_uuid: str) -> PublicTicket:
+    """What the status link shows: never the reporter's address, never internal notes."""
+    try:
+        key = uuid.UUID(report_uuid)
+    except ValueError:
+        raise NotFound() from None
+    row = (
+        await session.execute(
+            select(Ticket, Board.name)
+            .join(Board, Board.id == Ticket.board_id)
+            .where(Ticket.uuid == key)
+        )
+    ).first()
+    if row is not None:
+        ticket, board_name = row
+        return PublicTicket(
+            uuid=ticket.uuid,
+            kind="ticket",
+            title=ticket.title,
+            board_name=board_name,
+            state=ticket.state,
+            created_at=ticket.created_at,
+            history=[
+                PublicHistoryEntry(
+                    from_state=h.from_state,  # type: ignore[arg-type]
+                    to_state=h.to_state,  # type: ignore[arg-type]
+                    comment=h.comment,
+                    changed_at=h.changed_at,
+                )
+                for h in await history(session, ticket.id)
+            ],
+        )
+    external = (
+        await session.execute(
+            select(ExternalTicket, Board.name)
+            .join(Board, Board.id == ExternalTicket.board_id)
+            .where(ExternalTicket.uuid == key)
+        )
+    ).first()
+    if external is None:
+        raise NotFound()
+    forwarded, board_name = external
+    return PublicTicket(
+        uuid=forwarded.uuid,
+        kind="external",
+        title=forwarded.title,
+        board_name=board_name,
+        state=forwarded.status,
+        created_at=forwarded.created_at,
+        history=[],
+        platform=forwarded.platform,  # type: ignore[arg-type]
+        status=forwarded.status,  # type: ignore[arg-type]
+        external_url=forwarded.external_url if forwarded.status == "created" else None,
+    )
