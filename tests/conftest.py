@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -18,6 +19,8 @@ from app.config import Settings
 from app.db import get_session, request_transaction
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
+from tests.processes import Server, cli_env, serve
+from tests.smtp import SmtpServer, running_smtp_server
 
 # Nothing in a test run may read the developer's own configuration by accident.
 for _name in ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "GELF_HOST", "SMTP_HOST"):
@@ -94,6 +97,53 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tracker.test") as c:
             yield c
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback keeping what it receives."""
+    with running_smtp_server(free_port()) as server:
+        yield server
+
+
+@dataclass
+class LiveStack:
+    """`python -m app serve` on a fresh database, sending mail to `smtp`."""
+
+    server: Server
+    smtp: SmtpServer
+    env: dict[str, str]
+    database_url: str
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.server.base_url}/api/v1", timeout=30)
+
+
+LIVE_SECRET_KEY = secrets.token_urlsafe(48)
+LIVE_ENCRYPTION_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@pytest.fixture
+def live_stack(
+    db_server: DatabaseServer, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveStack]:
+    with db_server.fresh("live") as url:
+        env = cli_env(
+            DATABASE_URL=url,
+            DATA_DIR=str(tmp_path_factory.mktemp("live")),
+            SECRET_KEY=LIVE_SECRET_KEY,
+            ENCRYPTION_KEY=LIVE_ENCRYPTION_KEY,
+            SMTP_HOST=smtp_server.host,
+            SMTP_PORT=str(smtp_server.port),
+            SMTP_SECURITY="none",
+            SMTP_FROM="Tracker <tracker@example.com>",
+            PUBLIC_BASE_URL="http://tracker.example.com",
+            LOGIN_RATE_LIMIT="5/minute",
+            LOG_LEVEL="DEBUG",
+        )
+        with serve(free_port(), env) as server:
+            server.wait_until_ready()
+            yield LiveStack(server, smtp_server, env, url)
 
 
 def free_port() -> int:

@@ -7,14 +7,12 @@ import email.policy
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-
-from tests.conftest import free_port
 
 
 @dataclass
@@ -57,10 +55,9 @@ class SmtpServer:
     mailbox: Mailbox
 
 
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
+@contextmanager
+def running_smtp_server(port: int) -> Iterator[SmtpServer]:
     mailbox = Mailbox()
-    port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

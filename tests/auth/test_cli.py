@@ -13,7 +13,7 @@ import pytest
 
 from tests.database import DatabaseServer
 from tests.processes import PROJECT_ROOT, cli_env, run_cli
-from tests.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
+from tests.smtp import SmtpServer
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_create_manager_refuses_a_short_password(env: dict[str, str]) -> None:
 
 def test_the_worker_command_sends_mail_and_stops_on_sigterm(
     env: dict[str, str],
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     env = env | {
         "SMTP_HOST": smtp_server.host,

@@ -8,53 +8,17 @@ client still signs in. Then search everything the server logged for every secret
 
 from __future__ import annotations
 
-import base64
-import os
 import re
-import secrets
 import signal
-from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 
-import httpx
-import pytest
 from sqlalchemy import text
 
-from tests.conftest import free_port
-from tests.database import DatabaseServer
-from tests.processes import Server, cli_env, run_cli, serve
-from tests.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
+from tests.conftest import LIVE_ENCRYPTION_KEY, LIVE_SECRET_KEY, LiveStack
+from tests.processes import run_cli
 
 PASSWORD = "first secret phrase"
 NEW_PASSWORD = "second secret phrase"
-SECRET_KEY = secrets.token_urlsafe(48)
-ENCRYPTION_KEY = base64.b64encode(os.urandom(32)).decode()
-
-
-@pytest.fixture
-def stack(
-    db_server: DatabaseServer,
-    smtp_server: SmtpServer,  # noqa: F811
-    tmp_path: Path,
-) -> Iterator[tuple[Server, SmtpServer, dict[str, str], str]]:
-    with db_server.fresh("walk") as url:
-        env = cli_env(
-            DATABASE_URL=url,
-            DATA_DIR=str(tmp_path),
-            SECRET_KEY=SECRET_KEY,
-            ENCRYPTION_KEY=ENCRYPTION_KEY,
-            SMTP_HOST=smtp_server.host,
-            SMTP_PORT=str(smtp_server.port),
-            SMTP_SECURITY="none",
-            SMTP_FROM="Tracker <tracker@example.com>",
-            PUBLIC_BASE_URL="http://tracker.example.com",
-            LOGIN_RATE_LIMIT="5/minute",
-            LOG_LEVEL="DEBUG",
-        )
-        with serve(free_port(), env) as server:
-            server.wait_until_ready()
-            yield server, smtp_server, env, url
 
 
 def link_token(message: EmailMessage, path: str) -> str:
@@ -64,10 +28,15 @@ def link_token(message: EmailMessage, path: str) -> str:
     return match.group(1)
 
 
-def test_the_whole_account_story(stack: tuple[Server, SmtpServer, dict[str, str], str]) -> None:
-    server, smtp, env, url = stack
-    api = httpx.Client(base_url=f"{server.base_url}/api/v1", timeout=30)
-    secrets_seen: list[str] = [PASSWORD, NEW_PASSWORD, SECRET_KEY, ENCRYPTION_KEY]
+def test_the_whole_account_story(live_stack: LiveStack) -> None:
+    server, smtp, env, url = (
+        live_stack.server,
+        live_stack.smtp,
+        live_stack.env,
+        live_stack.database_url,
+    )
+    api = live_stack.api()
+    secrets_seen = [PASSWORD, NEW_PASSWORD, LIVE_SECRET_KEY, LIVE_ENCRYPTION_KEY]
 
     created = api.post(
         "/auth/register",

@@ -15,7 +15,7 @@ from app.mail import outgoing
 from app.mail.models import OutgoingEmail
 from app.workers.mail_sender import send_due_mail
 from tests.database import DatabaseServer
-from tests.smtp import SmtpServer, smtp_server  # noqa: F401 - fixture
+from tests.smtp import SmtpServer
 
 # Long enough that SMTP mail would fold or quote it.
 LINK = "http://tracker.example.com/verify-email?token=" + "Ab3_-" * 12
@@ -71,7 +71,7 @@ async def row(sessions: async_sessionmaker[AsyncSession], mail_id: int) -> Outgo
 async def test_mail_is_sent_after_commit_with_its_headers(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     configured = smtp_settings(settings, smtp_server)
     mail_id = await queue(sessions, configured, "anna@example.com", language="pl", sensitive=True)
@@ -94,7 +94,7 @@ async def test_mail_is_sent_after_commit_with_its_headers(
 async def test_a_rolled_back_transaction_sends_nothing(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     configured = smtp_settings(settings, smtp_server)
     async with sessions() as session:
@@ -114,7 +114,7 @@ async def test_a_rolled_back_transaction_sends_nothing(
 async def test_temporary_failures_are_retried_and_permanent_ones_give_up(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     configured = smtp_settings(settings, smtp_server)
     smtp_server.mailbox.refuse_with = ["451 4.3.0 try again later"]
@@ -175,7 +175,7 @@ async def test_without_smtp_mail_is_written_to_a_file_not_the_log(
 async def test_two_workers_never_send_one_mail_twice(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
-    smtp_server: SmtpServer,  # noqa: F811
+    smtp_server: SmtpServer,
 ) -> None:
     import asyncio
 
