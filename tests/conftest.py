@@ -19,6 +19,7 @@ from app.config import Settings
 from app.db import get_session, request_transaction
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
+from tests.dovecot import Dovecot, running_dovecot
 from tests.processes import Server, cli_env, serve
 from tests.smtp import SmtpServer, running_smtp_server
 
@@ -103,6 +104,13 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def smtp_server() -> Iterator[SmtpServer]:
     """A real SMTP server (aiosmtpd) on loopback keeping what it receives."""
     with running_smtp_server(free_port()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One real Dovecot for the run; each test takes mailboxes of its own (add_user)."""
+    with running_dovecot(free_port()) as server:
         yield server
 
 

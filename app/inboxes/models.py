@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.db import Base, Timestamps, one_of
 
 SECURITY_MODES = ("ssl", "starttls", "none")
+# Associated data of the encrypted passwords: a value moved to another column fails.
+IMAP_PASSWORD_CONTEXT = "email_inboxes.imap_password"
+SMTP_PASSWORD_CONTEXT = "email_inboxes.smtp_password"
 
 
 class EmailInbox(Timestamps, Base):

@@ -76,6 +76,10 @@ class OutgoingEmail(Timestamps, Base):
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("managers.id", ondelete="CASCADE"), index=True
     )
+    # Sent through this inbox's own SMTP server (else the system's), from its address.
+    email_inbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_inboxes.id", ondelete="SET NULL"), index=True
+    )
     # The report (ticket or external ticket) a mail to its reporter is about: replies
     # naming this mail's Message-ID are recognised as replies to that report.
     ticket_uuid: Mapped[uuid.UUID | None]
@@ -83,6 +87,10 @@ class OutgoingEmail(Timestamps, Base):
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
     lease_until: Mapped[datetime | None]
+    # Set (and committed) just before the SMTP conversation, cleared after it. Still set
+    # when the lease runs out means a crash mid-send: the mail is not sent again, so
+    # nobody gets it twice.
+    sending_since: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
 

@@ -61,6 +61,8 @@ async def enqueue(
     ticket_uuid: uuid.UUID | None = None,
     headers: dict[str, str] | None = None,
     subject_suffix: str = "",
+    email_inbox_id: int | None = None,
+    from_address: str | None = None,
 ) -> OutgoingEmail:
     """Render and store one mail; it is sent after the transaction commits."""
     title, text_body, html_body = render(kind, language, **values)
@@ -77,10 +79,12 @@ async def enqueue(
         html_body=html_body,
         is_sensitive=sensitive,
         headers={"Auto-Submitted": "auto-generated", **(headers or {})},
-        message_id=make_msgid(domain=_domain_of(settings.SMTP_FROM)),
+        message_id=make_msgid(domain=_domain_of(from_address or settings.SMTP_FROM)),
         language=pick_language(language),
         manager_id=manager_id,
         ticket_uuid=ticket_uuid,
+        email_inbox_id=email_inbox_id,
+        from_address=from_address,
         next_attempt_at=clock.now(),
     )
     session.add(mail)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.core.clock import clock
 from app.core.i18n import state_label
+from app.inboxes.models import EmailInbox
 from app.mail import outgoing
 from app.mail.models import OutgoingEmail
 
@@ -65,11 +66,14 @@ async def notify_reporter(
     state: str | None = None,
     comment: str | None = None,
     headers: dict[str, str] | None = None,
+    inbox: EmailInbox | None = None,
 ) -> OutgoingEmail | None:
     """Queue one mail to a reporter, unless the address reached its hourly cap.
 
     `kind` is `ticket_received` (the acknowledgement) or `ticket_status` (a state
-    change, with the new `state` and the manager's public `comment`).
+    change, with the new `state` and the manager's public `comment`). With an
+    `inbox` (the one the board is linked to), the mail goes out through its SMTP
+    server from its address; else through the system SMTP.
     """
     if not await _under_cap(session, to):
         log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})
@@ -91,4 +95,6 @@ async def notify_reporter(
         ticket_uuid=report_uuid,
         headers={"Auto-Submitted": "auto-replied", **(headers or {})},
         subject_suffix=f" {reference(report_uuid)}",
+        email_inbox_id=inbox.id if inbox is not None and inbox.smtp_host else None,
+        from_address=inbox.email_address if inbox is not None and inbox.smtp_host else None,
     )

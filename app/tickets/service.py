@@ -18,6 +18,7 @@ from app.core.clock import clock
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound, TooManyRequests
 from app.core.i18n import from_accept_language, pick_language
 from app.core.pagination import decode_cursor, page_of
+from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
 from app.ratelimit.service import hit_or_refuse
 from app.tickets import notifications, states
@@ -69,6 +70,7 @@ async def create_ticket(
     email_message_id: str | None = None,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
+    inbox: EmailInbox | None = None,
 ) -> Ticket:
     """Store a ticket with its first history row (null → new) and queue the
     acknowledgement; all in the caller's transaction."""
@@ -98,10 +100,18 @@ async def create_ticket(
             title=title,
             board_name=board.name,
             headers=ack_headers,
+            inbox=inbox or await board_inbox(session, board),
         )
     await session.flush()
     log.info("ticket created", extra={"board_id": board.id, "source": source})
     return ticket
+
+
+async def board_inbox(session: AsyncSession, board: Board) -> EmailInbox | None:
+    """The inbox a board is linked to: mail to its reporters goes out through it."""
+    if board.email_inbox_id is None:
+        return None
+    return await session.get(EmailInbox, board.email_inbox_id)
 
 
 def search_query(text: str) -> str | None:
@@ -216,6 +226,7 @@ async def transition(
         board_name=board.name,
         state=change.to_state,
         comment=change.comment or None,
+        inbox=await board_inbox(session, board),
     )
     await session.flush()
     log.info(

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.core.clock import clock
+from app.core.failpoints import failpoint
 from app.core.logging import log_context
+from app.inboxes.models import SMTP_PASSWORD_CONTEXT, EmailInbox
 from app.mail.models import OutgoingEmail
-from app.mail.outgoing import build_message
+from app.mail.outgoing import build_message, cipher_for
 from app.mail.smtp import SmtpError, SmtpServer, send_message
 from app.workers.leases import claim_due
 
@@ -36,6 +38,22 @@ def system_smtp(settings: Settings) -> SmtpServer | None:
         security=settings.SMTP_SECURITY,
         username=settings.SMTP_USERNAME,
         password=settings.SMTP_PASSWORD,
+    )
+
+
+def inbox_smtp(inbox: EmailInbox, settings: Settings) -> SmtpServer:
+    assert inbox.smtp_host
+    password = None
+    if inbox.smtp_password_encrypted:
+        password = cipher_for(settings).decrypt(
+            inbox.smtp_password_encrypted, context=SMTP_PASSWORD_CONTEXT
+        )
+    return SmtpServer(
+        host=inbox.smtp_host,
+        port=inbox.smtp_port,
+        security=inbox.smtp_security,
+        username=inbox.smtp_username,
+        password=password,
     )
 
 
@@ -70,21 +88,51 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
     how many were handled."""
     async with sessionmaker() as session, session.begin():
         claimed = await claim_due_mail(session)
-    server = system_smtp(settings)
     for mail in claimed:
         with log_context(mail_id=mail.id, mail_kind=mail.kind):
-            await _deliver(sessionmaker, settings, server, mail)
+            await _deliver(sessionmaker, settings, mail)
     return len(claimed)
 
 
-async def _deliver(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: Settings,
-    server: SmtpServer | None,
-    mail: OutgoingEmail,
+async def _server_for(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, mail: OutgoingEmail
+) -> SmtpServer | None:
+    """The inbox's own SMTP server when the mail names one that has it, else the system's."""
+    if mail.email_inbox_id is not None:
+        async with sessionmaker() as session:
+            inbox = await session.get(EmailInbox, mail.email_inbox_id)
+        if inbox is not None and inbox.smtp_host:
+            return inbox_smtp(inbox, settings)
+    return system_smtp(settings)
+
+
+async def _record(
+    sessionmaker: async_sessionmaker[AsyncSession], mail_id: int, **values: object
 ) -> None:
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(OutgoingEmail).where(OutgoingEmail.id == mail_id).values(**values)
+        )
+
+
+async def _deliver(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, mail: OutgoingEmail
+) -> None:
+    if mail.sending_since is not None:
+        # A worker died in the middle of sending this: it may have gone out. Sending it
+        # again could mean a duplicate, so it stops here (at most once).
+        log.error("mail interrupted while sending; not sent again")
+        await _record(
+            sessionmaker,
+            mail.id,
+            status="failed",
+            lease_until=None,
+            last_error="sending was interrupted; not retried so nobody gets it twice",
+        )
+        return
     values: dict[str, object]
     try:
+        server = await _server_for(sessionmaker, settings, mail)
         if server is None:
             readable = build_message(mail, settings, transfer_encoding="8bit")
             path = _write_to_folder(settings, mail, readable.as_bytes())
@@ -93,7 +141,11 @@ async def _deliver(
                 extra={"path": str(path)},
             )
         else:
-            await send_message(server, build_message(mail, settings))
+            message = build_message(mail, settings)
+            await _record(sessionmaker, mail.id, sending_since=clock.now())
+            failpoint("mail.before_send")
+            await send_message(server, message)
+            failpoint("mail.after_send")
             log.info("mail sent")
         values = {"status": "sent", "sent_at": clock.now(), "last_error": None}
         if mail.is_sensitive:  # the secret link has done its job
@@ -111,9 +163,4 @@ async def _deliver(
     except Exception as exc:  # a broken row must not stop the others
         log.exception("mail could not be built")
         values = {"status": "failed", "attempts": mail.attempts + 1, "last_error": repr(exc)}
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(OutgoingEmail)
-            .where(OutgoingEmail.id == mail.id)
-            .values(lease_until=None, **values)
-        )
+    await _record(sessionmaker, mail.id, lease_until=None, sending_since=None, **values)

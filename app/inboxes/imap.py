@@ -1,0 +1,237 @@
+"""A mailbox over IMAP with aioimaplib: connect, select, find UIDs, fetch, flag, IDLE.
+
+Errors come out as ImapError with a sentence a person can act on ("the server
+refused the username or password") and whether a later retry can help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import ssl
+from dataclasses import dataclass
+
+from aioimaplib import aioimaplib
+
+CONNECT_TIMEOUT_SECONDS = 20.0
+COMMAND_TIMEOUT_SECONDS = 60.0
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_FETCH_UID = re.compile(rb"UID (\d+)")
+
+
+class ImapError(Exception):
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    host: str
+    port: int
+    security: str  # ssl | starttls | none
+    username: str | None
+    password: str | None
+    folder: str = "INBOX"
+
+    def __repr__(self) -> str:  # never print the password
+        return f"ImapSettings({self.host}:{self.port}, {self.security}, user={self.username!r})"
+
+
+def describe_connection_error(exc: BaseException, host: str, port: int, security: str) -> str:
+    """A sentence about a failed connection that says what to check."""
+    if isinstance(exc, socket.gaierror):
+        return f"The host name {host} cannot be resolved. Check the server name."
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{host}:{port} refused the connection. Check the port and that the server runs."
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"The TLS certificate of {host} is not trusted: {exc.verify_message}."
+    if isinstance(exc, ssl.SSLError):
+        return (
+            f"The TLS handshake with {host}:{port} failed ({exc.reason or exc}). Check the "
+            f"security setting ({security}): port 993 usually means SSL, 143 STARTTLS."
+        )
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return f"{host}:{port} did not answer in time. Check the host, the port and firewalls."
+    if isinstance(exc, OSError):
+        return f"Could not reach {host}:{port}: {exc.strerror or exc}."
+    return f"Could not talk to {host}:{port}: {type(exc).__name__}: {exc}"
+
+
+def _text(response: aioimaplib.Response) -> str:
+    parts = [bytes(line).decode("utf-8", "replace") for line in response.lines if len(line) < 500]
+    return " ".join(" ".join(parts).split())[:300]
+
+
+class ImapMailbox:
+    """One authenticated connection with a folder selected."""
+
+    def __init__(self, settings: ImapSettings) -> None:
+        self.settings = settings
+        self.client: aioimaplib.IMAP4 | None = None
+        self.uid_validity: int | None = None
+
+    async def __aenter__(self) -> ImapMailbox:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    @property
+    def has_idle(self) -> bool:
+        return self.client is not None and "IDLE" in self.client.protocol.capabilities
+
+    async def open(self) -> None:
+        s = self.settings
+        try:
+            if s.security == "ssl":
+                self.client = aioimaplib.IMAP4_SSL(
+                    host=s.host,
+                    port=s.port,
+                    timeout=COMMAND_TIMEOUT_SECONDS,
+                    ssl_context=ssl.create_default_context(),
+                )
+            else:
+                self.client = aioimaplib.IMAP4(
+                    host=s.host, port=s.port, timeout=COMMAND_TIMEOUT_SECONDS
+                )
+            await asyncio.wait_for(self.client.wait_hello_from_server(), CONNECT_TIMEOUT_SECONDS)
+            if s.security == "starttls":
+                await self._starttls()
+        except ImapError:
+            raise
+        except Exception as exc:
+            await self.close()
+            raise ImapError(describe_connection_error(exc, s.host, s.port, s.security)) from None
+        if s.username:
+            response = await self._run(self.client.login(s.username, s.password or ""))
+            if response.result != "OK":
+                await self.close()
+                raise ImapError(
+                    "The server refused the username or password"
+                    f" ({_text(response) or response.result}).",
+                    retryable=False,
+                )
+        response = await self._run(self.client.select(s.folder))
+        if response.result != "OK":
+            await self.close()
+            raise ImapError(
+                f"The folder {s.folder!r} cannot be opened ({_text(response)}).", retryable=False
+            )
+        for line in response.lines:
+            match = _UIDVALIDITY.search(bytes(line))
+            if match:
+                self.uid_validity = int(match.group(1))
+
+    async def _starttls(self) -> None:
+        assert self.client is not None
+        protocol = self.client.protocol
+        if "STARTTLS" not in protocol.capabilities:
+            raise ImapError(
+                f"{self.settings.host} does not offer STARTTLS. Choose SSL (usually port 993) "
+                "or, on a trusted network only, no encryption.",
+                retryable=False,
+            )
+        command = aioimaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        response = await asyncio.wait_for(protocol.execute(command), COMMAND_TIMEOUT_SECONDS)
+        if response.result != "OK":
+            raise ImapError(f"STARTTLS was refused ({_text(response)}).", retryable=False)
+        loop = asyncio.get_running_loop()
+        protocol.transport = await loop.start_tls(
+            protocol.transport,
+            protocol,
+            ssl.create_default_context(),
+            server_hostname=self.settings.host,
+        )
+        await asyncio.wait_for(protocol.capability(), COMMAND_TIMEOUT_SECONDS)
+
+    async def _run(self, awaitable: object) -> aioimaplib.Response:
+        try:
+            return await asyncio.wait_for(awaitable, COMMAND_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+        except (aioimaplib.Abort, aioimaplib.CommandTimeout, TimeoutError, OSError) as exc:
+            raise ImapError(
+                f"The IMAP conversation broke off: {type(exc).__name__} {exc}"
+            ) from None
+
+    async def close(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        try:
+            if client.protocol.state in ("AUTH", "SELECTED"):
+                await asyncio.wait_for(client.logout(), 5)
+        except Exception:  # noqa: S110 - the connection is going away anyway
+            pass
+        transport = client.protocol.transport
+        if transport is not None:
+            transport.close()
+
+    async def _search(self, *criteria: str) -> list[int]:
+        assert self.client is not None
+        # A NOOP first: servers bring a session's view up to date between commands, so
+        # without it a message delivered a moment ago may not be searched yet.
+        await self._run(self.client.noop())
+        response = await self._run(self.client.uid_search(*criteria, charset=None))
+        if response.result != "OK":
+            raise ImapError(f"UID SEARCH failed ({_text(response)}).")
+        uids: list[int] = []
+        for line in response.lines:
+            # aioimaplib strips the "SEARCH" keyword: the data line is the numbers alone.
+            words = bytes(line).decode("ascii", "replace").split()
+            if words and words[0].upper() == "SEARCH":
+                words = words[1:]
+            if all(w.isdigit() for w in words):
+                uids += [int(w) for w in words]
+        return sorted(uids)
+
+    async def unseen_uids(self) -> list[int]:
+        return await self._search("UNSEEN")
+
+    async def uids_after(self, last_uid: int) -> list[int]:
+        # "n:*" always names the newest message, even when its UID is below n.
+        return [u for u in await self._search("UID", f"{last_uid + 1}:*") if u > last_uid]
+
+    async def fetch(self, uid: int) -> bytes | None:
+        """The whole message, without setting \\Seen (BODY.PEEK); None if it is gone."""
+        assert self.client is not None
+        response = await self._run(self.client.uid("fetch", str(uid), "(UID BODY.PEEK[])"))
+        if response.result != "OK":
+            raise ImapError(f"UID FETCH {uid} failed ({_text(response)}).")
+        for index, line in enumerate(response.lines[:-1]):
+            if isinstance(line, bytearray):
+                return bytes(line)
+            if _FETCH_UID.search(bytes(line)) and isinstance(response.lines[index + 1], bytearray):
+                return bytes(response.lines[index + 1])
+        return None
+
+    async def mark_seen(self, uid: int) -> None:
+        assert self.client is not None
+        response = await self._run(self.client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"))
+        if response.result != "OK":
+            raise ImapError(f"Could not flag message {uid} as seen ({_text(response)}).")
+
+    async def idle(self, seconds: float) -> bool:
+        """Wait up to `seconds` for the server to announce new mail; True if it did."""
+        assert self.client is not None
+        client = self.client
+        try:
+            idle = await client.idle_start(timeout=seconds + 30)
+            pushed = await client.wait_server_push(timeout=seconds)
+            new_mail = any(
+                b"EXISTS" in bytes(line) or b"RECENT" in bytes(line)
+                for line in (pushed if isinstance(pushed, list) else [pushed])
+            )
+        except TimeoutError:
+            new_mail = False
+        except (aioimaplib.Abort, OSError) as exc:
+            raise ImapError(f"IDLE broke off: {type(exc).__name__} {exc}") from None
+        finally:
+            if client.has_pending_idle():
+                client.idle_done()
+        try:
+            await asyncio.wait_for(idle, COMMAND_TIMEOUT_SECONDS)
+        except Exception as exc:
+            raise ImapError(f"Leaving IDLE failed: {type(exc).__name__}") from None
+        return new_mail

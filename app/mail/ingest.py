@@ -1,0 +1,284 @@
+"""One email → exactly one outcome (SPEC 4.3): a ticket, a standby item, or ignored.
+
+`ingest_message` runs inside the caller's transaction: the ticket (or standby item)
+and the `processed_emails` row commit together, and the caller flags the message
+`\\Seen` only after that commit. A crash anywhere therefore neither loses an email
+nor makes it twice (a redelivered message is found in `processed_emails`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, cast, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Manager
+from app.boards.models import Board
+from app.boards.routing import Candidate, route_email
+from app.config import Settings
+from app.core.i18n import pick_language
+from app.inboxes.models import EmailInbox
+from app.mail.classify import classify
+from app.mail.models import OutgoingEmail, ProcessedEmail
+from app.mail.parse import IncomingEmail, parse_email
+from app.standby.service import add_item
+from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX, Ticket
+from app.tickets.service import create_ticket
+
+log = logging.getLogger(__name__)
+
+TITLE_FROM_BODY_MAX = 120
+NO_SUBJECT = "(no subject)"
+CUT_MARKER = "\n\n[… message cut here: it was longer than 20,000 characters]"
+_REFERENCE = re.compile(r"\[ref:([0-9a-f]{12})\]")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # a processed_emails outcome, or "duplicate"
+    ticket_uuid: uuid.UUID | None = None
+    standby_item_id: int | None = None
+
+
+def ticket_title(mail: IncomingEmail) -> str:
+    """The subject; without one, the body's first line (120 characters); else a stand-in."""
+    subject = " ".join(mail.subject.split())
+    if subject:
+        return subject[:TITLE_MAX]
+    for line in mail.text.splitlines():
+        if line.strip():
+            return " ".join(line.split())[:TITLE_FROM_BODY_MAX]
+    return NO_SUBJECT
+
+
+def ticket_description(mail: IncomingEmail) -> str:
+    """The text, cut with a visible marker, and the attachments' names at the end."""
+    tail = ""
+    if mail.attachments:
+        names = ", ".join(mail.attachments)
+        tail = f"\n\nAttachments (not stored): {names}"[:2000]
+    room = DESCRIPTION_MAX - len(tail)
+    text = mail.text
+    if len(text) > room:
+        text = text[: room - len(CUT_MARKER)] + CUT_MARKER
+    return text + tail
+
+
+def _payload(mail: IncomingEmail, **extra: Any) -> dict[str, Any]:
+    return {
+        "sender": mail.sender_email,
+        "sender_name": mail.sender_name,
+        "subject": mail.subject,
+        "title": ticket_title(mail),
+        "text": ticket_description(mail),
+        "message_id": mail.message_id,
+        "in_reply_to": mail.in_reply_to,
+        "references": mail.references,
+        "content_language": mail.content_language,
+        "attachments": mail.attachments,
+        **extra,
+    }
+
+
+def threading_headers(mail_message_id: str, references: list[str]) -> dict[str, str]:
+    chain = [*references, mail_message_id][-10:]
+    return {"In-Reply-To": mail_message_id, "References": " ".join(chain)}
+
+
+async def _replied_report(session: AsyncSession, mail: IncomingEmail) -> uuid.UUID | None:
+    """The report our mail was about, when this message replies to it (step 4a)."""
+    ids = [*mail.in_reply_to, *mail.references]
+    if ids:
+        found = await session.scalar(
+            select(OutgoingEmail.ticket_uuid)
+            .where(OutgoingEmail.message_id.in_(ids), OutgoingEmail.ticket_uuid.is_not(None))
+            .limit(1)
+        )
+        if found:
+            return found
+    match = _REFERENCE.search(mail.subject)
+    if match:
+        prefix = match.group(1)
+        text_prefix = f"{prefix[:8]}-{prefix[8:12]}"
+        return await session.scalar(
+            select(Ticket.uuid).where(cast(Ticket.uuid, String).like(f"{text_prefix}%")).limit(1)
+        )
+    return None
+
+
+async def _record(
+    session: AsyncSession,
+    inbox: EmailInbox,
+    mail: IncomingEmail,
+    uid: int | None,
+    result: IngestResult,
+) -> IngestResult:
+    session.add(
+        ProcessedEmail(
+            email_inbox_id=inbox.id,
+            message_id=mail.message_id[:998],
+            content_hash=mail.content_hash,
+            imap_uid=uid,
+            outcome=result.outcome,
+            ticket_uuid=result.ticket_uuid,
+            standby_item_id=result.standby_item_id,
+        )
+    )
+    await session.flush()
+    log.info("email processed", extra={"outcome": result.outcome, "imap_uid": uid})
+    return result
+
+
+async def _to_standby(
+    session: AsyncSession,
+    inbox: EmailInbox,
+    mail: IncomingEmail,
+    uid: int | None,
+    reason: str,
+    **extra: Any,
+) -> IngestResult:
+    ticket_id = extra.pop("ticket_id", None)
+    item = await add_item(
+        session,
+        manager_id=inbox.manager_id,
+        kind="unrouted_email",
+        reason=reason,
+        payload=_payload(mail, **extra),
+        email_inbox_id=inbox.id,
+        ticket_id=ticket_id,
+    )
+    return await _record(
+        session, inbox, mail, uid, IngestResult("standby", standby_item_id=item.id)
+    )
+
+
+async def _linked_boards(session: AsyncSession, inbox: EmailInbox) -> list[Board]:
+    return list(
+        await session.scalars(
+            select(Board).where(
+                Board.email_inbox_id == inbox.id, Board.manager_id == inbox.manager_id
+            )
+        )
+    )
+
+
+def _candidates(boards: list[Board]) -> list[Candidate]:
+    return [Candidate(b.id, b.name, tuple(k.keyword for k in b.keywords)) for b in boards]
+
+
+async def already_processed(session: AsyncSession, inbox: EmailInbox, mail: IncomingEmail) -> bool:
+    found = await session.scalar(
+        select(ProcessedEmail.id).where(
+            ProcessedEmail.email_inbox_id == inbox.id,
+            ProcessedEmail.message_id == mail.message_id[:998],
+            ProcessedEmail.content_hash == mail.content_hash,
+        )
+    )
+    return found is not None
+
+
+async def ingest_message(
+    session: AsyncSession,
+    settings: Settings,
+    inbox: EmailInbox,
+    raw: bytes,
+    *,
+    uid: int | None = None,
+) -> IngestResult:
+    """Decide what one message becomes and write it, in the caller's transaction."""
+    mail = parse_email(raw)
+    if await already_processed(session, inbox, mail):
+        log.info("duplicate email skipped", extra={"imap_uid": uid})
+        return IngestResult("duplicate")
+    kind = classify(mail)
+    if kind == "autoreply":
+        return await _record(session, inbox, mail, uid, IngestResult("ignored_autoreply"))
+    if kind == "bounce":
+        return await _record(session, inbox, mail, uid, IngestResult("ignored_bounce"))
+
+    replied = await _replied_report(session, mail)
+    if replied is not None:
+        ticket_id = await session.scalar(select(Ticket.id).where(Ticket.uuid == replied))
+        return await _to_standby(
+            session,
+            inbox,
+            mail,
+            uid,
+            "reply_to_ticket",
+            ticket_id=ticket_id,
+            report_uuid=str(replied),
+        )
+    if mail.sender_email is None:
+        return await _to_standby(
+            session, inbox, mail, uid, "unreadable", error="no sender address to answer"
+        )
+
+    boards = await _linked_boards(session, inbox)
+    active = [b for b in boards if b.is_active]
+    route = route_email(mail.subject, mail.text, _candidates(active))
+    candidates = [{"id": c.board_id, "name": c.name} for c in route.candidates]
+    if route.board_id is None:
+        reason = route.reason or "no_match"
+        if reason == "no_match":
+            archived = route_email(
+                mail.subject, mail.text, _candidates([b for b in boards if not b.is_active])
+            )
+            if archived.board_id is not None or archived.reason == "ambiguous":
+                reason = "board_inactive"
+                candidates = [{"id": c.board_id, "name": c.name} for c in archived.candidates]
+        return await _to_standby(session, inbox, mail, uid, reason, candidates=candidates)
+
+    board = next(b for b in active if b.id == route.board_id)
+    manager_language = await session.scalar(
+        select(Manager.language).where(Manager.id == inbox.manager_id)
+    )
+    ticket = await create_ticket(
+        session,
+        settings,
+        board=board,
+        title=ticket_title(mail),
+        description=ticket_description(mail),
+        reporter_email=mail.sender_email,
+        reporter_name=(mail.sender_name or "")[:200] or None,
+        source="email",
+        language=pick_language(mail.content_language, manager_language),
+        email_message_id=mail.message_id[:998],
+        acknowledge=kind != "bulk",  # lists and bulk senders are never answered
+        ack_headers=threading_headers(mail.message_id, mail.references),
+        inbox=inbox,
+    )
+    return await _record(session, inbox, mail, uid, IngestResult("ticket", ticket.uuid))
+
+
+async def record_unreadable(
+    session: AsyncSession, inbox: EmailInbox, raw: bytes, *, uid: int | None, error: str
+) -> IngestResult:
+    """A message the pipeline failed on still leaves a trace and a standby item."""
+    try:
+        mail = parse_email(raw)
+    except Exception:
+        digest = hashlib.sha256(raw).hexdigest()
+        mail = IncomingEmail(
+            message_id=f"<{digest}@unreadable>",
+            subject="",
+            sender_email=None,
+            sender_name=None,
+            text=raw[:2000].decode("utf-8", errors="replace"),
+        )
+    if await already_processed(session, inbox, mail):
+        return IngestResult("duplicate")
+    item = await add_item(
+        session,
+        manager_id=inbox.manager_id,
+        kind="unrouted_email",
+        reason="unreadable",
+        payload=_payload(mail, error=error[:500], size=len(raw)),
+        email_inbox_id=inbox.id,
+    )
+    return await _record(session, inbox, mail, uid, IngestResult("error", standby_item_id=item.id))

@@ -1,0 +1,229 @@
+"""Raw bytes → IncomingEmail, with the standard `email` package (policy `default`).
+
+Real mail is messy: unknown charsets, broken encoded words, HTML only, parts that
+lie about their encoding. Nothing here raises for such a message; every step falls
+back to what can still be read (SPEC 4.3, step 2).
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.policy
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+from email.utils import getaddresses, parseaddr
+
+from bs4 import BeautifulSoup
+
+_MSGID = re.compile(r"<([^<>\s]+)>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+@dataclass
+class IncomingEmail:
+    message_id: str  # normalised "<id>", or "<sha256 of raw>@no-message-id" when missing
+    subject: str
+    sender_email: str | None
+    sender_name: str | None
+    text: str
+    attachments: list[str] = field(default_factory=list)
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case name → value
+    content_language: str | None = None
+    is_delivery_report: bool = False
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of subject + text: broken mailers reuse Message-IDs for other mail."""
+        return hashlib.sha256(f"{self.subject}\n{self.text}".encode()).hexdigest()
+
+
+def _header(message: Message, name: str) -> str:
+    """A header as text; broken encodings give what can be read, never an exception."""
+    try:
+        value = message.get(name)
+    except Exception:  # a header the parser cannot even represent
+        raw = dict(message.raw_items()).get(name) if hasattr(message, "raw_items") else None
+        value = raw
+    if value is None:
+        return ""
+    try:
+        text = str(value)
+    except Exception:
+        text = repr(value)
+    return " ".join(text.split())
+
+
+def _ids(value: str) -> list[str]:
+    return [f"<{m}>" for m in _MSGID.findall(value)]
+
+
+def normalize_message_id(value: str) -> str | None:
+    ids = _ids(value)
+    if ids:
+        return ids[0]
+    bare = value.strip().strip("<>").strip()
+    return f"<{bare}>" if bare and " " not in bare and len(bare) <= 990 else None
+
+
+def decode_bytes(payload: bytes, charset: str | None) -> str:
+    """Bytes in a declared charset; unknown or wrong charsets fall back, never crash."""
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            codecs.lookup(candidate)
+        except LookupError:
+            continue
+        try:
+            return payload.decode(candidate)
+        except (UnicodeDecodeError, ValueError):
+            continue
+    try:
+        return payload.decode("utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return payload.decode("cp1252", errors="replace")
+
+
+def html_to_text(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "head", "title"]):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    text = soup.get_text("\n")
+    return tidy(text)
+
+
+def tidy(text: str) -> str:
+    lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _part_text(part: Message) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        try:
+            charset = part.get_content_charset()
+        except Exception:
+            charset = None
+        return decode_bytes(payload, charset)
+    raw = part.get_payload()
+    return raw if isinstance(raw, str) else ""
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        return "(unnamed attachment)"
+    return " ".join(str(name).split()) if name else None
+
+
+def _collect(part: Message, plain: list[str], html: list[str], attachments: list[str]) -> None:
+    content_type = part.get_content_type()
+    name = _filename(part)
+    if content_type == "message/rfc822":  # a forwarded message is an attachment
+        attachments.append(name or "(attached message)")
+        return
+    if part.is_multipart():
+        payload = part.get_payload()
+        for sub in payload if isinstance(payload, list) else []:
+            if isinstance(sub, Message):
+                _collect(sub, plain, html, attachments)
+        return
+    disposition = (part.get_content_disposition() or "").lower()
+    if disposition == "attachment" or (name and content_type not in ("text/plain", "text/html")):
+        attachments.append(name or f"(unnamed {content_type})")
+    elif content_type == "text/plain":
+        plain.append(_part_text(part))
+    elif content_type == "text/html":
+        html.append(_part_text(part))
+
+
+def _body_and_attachments(message: Message) -> tuple[str, list[str]]:
+    """The text (plain parts, else HTML turned into text) and the attachments' names."""
+    plain: list[str] = []
+    html: list[str] = []
+    attachments: list[str] = []
+    _collect(message, plain, html, attachments)
+    if any(p.strip() for p in plain):
+        return tidy("\n\n".join(plain)), attachments
+    if html:
+        return html_to_text("\n".join(html)), attachments
+    return "", attachments
+
+
+def parse_email(raw: bytes) -> IncomingEmail:
+    """Read what can be read of a message. Never raises for malformed mail."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    subject = _header(message, "Subject")
+    name, address = "", ""
+    from_value = _header(message, "From")
+    try:
+        name, address = parseaddr(from_value)
+        if not address:
+            pairs = getaddresses([from_value])
+            name, address = pairs[0] if pairs else ("", "")
+    except Exception:
+        name, address = "", ""
+    address = address.strip()
+    sender = address if re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address) else None
+
+    message_id = normalize_message_id(_header(message, "Message-ID"))
+    if message_id is None:
+        message_id = f"<{hashlib.sha256(raw).hexdigest()}@no-message-id>"
+    try:
+        text, attachments = _body_and_attachments(message)
+    except Exception as exc:
+        text, attachments = "", []
+        defects = [f"body unreadable: {type(exc).__name__}"]
+    else:
+        defects = []
+    headers = {
+        key: _header(message, key)
+        for key in (
+            "auto-submitted",
+            "x-autoreply",
+            "x-autorespond",
+            "x-auto-response-suppress",
+            "precedence",
+            "list-id",
+            "list-unsubscribe",
+            "return-path",
+            "content-type",
+            "x-failed-recipients",
+        )
+        if message.get(key) is not None
+    }
+    content_type = message.get_content_type()
+    report_type = ""
+    try:
+        report_type = str(message.get_param("report-type", "") or "")
+    except Exception:
+        report_type = ""
+    language = _header(message, "Content-Language").split(",")[0].strip() or None
+    return IncomingEmail(
+        message_id=message_id,
+        subject=subject,
+        sender_email=sender,
+        sender_name=" ".join(name.split()) or None,
+        text=text,
+        attachments=attachments,
+        in_reply_to=_ids(_header(message, "In-Reply-To")),
+        references=_ids(_header(message, "References")),
+        headers=headers,
+        content_language=language,
+        is_delivery_report=content_type == "multipart/report"
+        and report_type.lower() == "delivery-status",
+        defects=defects + [type(d).__name__ for d in getattr(message, "defects", [])],
+    )

@@ -1,0 +1,134 @@
+"""A throwaway Dovecot IMAP server on a loopback port, with its own config and users."""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PASSWORD = "imap-secret"
+CONFIG = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_failure_delay = 0
+first_valid_uid = 1
+mail_location = maildir:{root}/mail/%u
+# Every login exists, with one password: tests make mailboxes by naming them.
+passdb {{
+  driver = static
+  args = password={password}
+}}
+userdb {{
+  driver = static
+  args = uid=65534 gid=65534 home={root}/mail/%u
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+"""
+
+
+class Dovecot:
+    def __init__(self, root: Path, port: int) -> None:
+        self.root, self.host, self.port = root, "127.0.0.1", port
+
+    def add_user(self) -> tuple[str, str]:
+        """A new, empty mailbox of its own: (login, password)."""
+        return f"box-{uuid.uuid4().hex[:10]}@example.com", PASSWORD
+
+    def _connect(self, login: str, password: str) -> imaplib.IMAP4:
+        client = imaplib.IMAP4(self.host, self.port)
+        client.login(login, password)
+        return client
+
+    def append(self, login: str, password: str, raw: bytes, *, seen: bool = False) -> int:
+        """Deliver a message with IMAP APPEND; returns its UID."""
+        client = self._connect(login, password)
+        try:
+            flags = "(\\Seen)" if seen else None
+            status, data = client.append("INBOX", flags, None, raw)
+            assert status == "OK", data
+            text = data[0].decode() if data and data[0] else ""
+            return int(text.split("APPENDUID")[1].split()[1].rstrip("]"))
+        finally:
+            client.logout()
+
+    def flags(self, login: str, password: str) -> dict[int, str]:
+        client = self._connect(login, password)
+        try:
+            client.select("INBOX", readonly=True)
+            _, data = client.uid("FETCH", "1:*", "(FLAGS)")
+            result: dict[int, str] = {}
+            for item in data:
+                if not item:
+                    continue
+                text = item.decode() if isinstance(item, bytes) else str(item)
+                if "UID" in text:
+                    uid = int(text.split("UID ")[1].split()[0].rstrip(")"))
+                    result[uid] = text.split("FLAGS (")[1].split(")")[0]
+            return result
+        finally:
+            client.logout()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float = 20) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError("dovecot exited at start-up")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("dovecot did not start listening")
+
+
+@contextmanager
+def running_dovecot(port: int) -> Iterator[Dovecot]:
+    binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+    assert os.path.exists(binary), "Dovecot is missing: `make test` installs dovecot-imapd"
+    # Dovecot's helpers run as other users: the folder must be reachable by them.
+    root = Path(tempfile.mkdtemp(prefix="sit-dovecot-"))
+    root.chmod(0o755)
+    (root / "mail").mkdir(mode=0o777)
+    (root / "mail").chmod(0o777)
+    (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port, password=PASSWORD))
+    process = subprocess.Popen(
+        [binary, "-F", "-c", str(root / "dovecot.conf")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield Dovecot(root, port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(root, ignore_errors=True)
