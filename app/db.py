@@ -126,6 +126,9 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Every model must be known before the first flush: foreign keys name other tables.
+    import app.models  # noqa: F401
+
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 

@@ -24,7 +24,9 @@ from app.config import Settings, get_settings
 from app.core.errors import ErrorResponse, NotFound, install_error_handlers
 from app.core.middleware import RequestContextMiddleware
 from app.db import make_engine, make_sessionmaker, resolve_database_url
+from app.inboxes.router import router as inboxes_router
 from app.migrations import PROJECT_ROOT
+from app.standby.router import router as standby_router
 from app.tickets.public import router as public_router
 from app.tickets.router import router as tickets_router
 from app.workers.runner import WorkerRunner
@@ -148,6 +150,8 @@ def create_app(
     api.include_router(stats_router)
     api.include_router(tickets_router)
     api.include_router(public_router)
+    api.include_router(inboxes_router)
+    api.include_router(standby_router)
     app.include_router(api)
     app.router.default = _spa_fallback(frontend_dist)
     return app

@@ -17,6 +17,7 @@ from aioimaplib import aioimaplib
 CONNECT_TIMEOUT_SECONDS = 20.0
 COMMAND_TIMEOUT_SECONDS = 60.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
 
 
@@ -71,6 +72,7 @@ class ImapMailbox:
         self.settings = settings
         self.client: aioimaplib.IMAP4 | None = None
         self.uid_validity: int | None = None
+        self.uid_next: int | None = None
 
     async def __aenter__(self) -> ImapMailbox:
         await self.open()
@@ -121,9 +123,10 @@ class ImapMailbox:
                 f"The folder {s.folder!r} cannot be opened ({_text(response)}).", retryable=False
             )
         for line in response.lines:
-            match = _UIDVALIDITY.search(bytes(line))
-            if match:
+            if match := _UIDVALIDITY.search(bytes(line)):
                 self.uid_validity = int(match.group(1))
+            if match := _UIDNEXT.search(bytes(line)):
+                self.uid_next = int(match.group(1))
 
     async def _starttls(self) -> None:
         assert self.client is not None

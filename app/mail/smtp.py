@@ -7,6 +7,8 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
+from app.inboxes.imap import describe_connection_error
+
 SMTP_TIMEOUT_SECONDS = 30
 
 
@@ -56,3 +58,43 @@ async def send_message(server: SmtpServer, message: EmailMessage) -> None:
         ) from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise SmtpError(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None
+
+
+async def check_server(server: SmtpServer) -> None:
+    """Connect, EHLO (and STARTTLS or SSL) and log in when a username is set."""
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        use_tls=server.security == "ssl",
+        start_tls=True if server.security == "starttls" else False,
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )
+    try:
+        await client.connect()
+    except aiosmtplib.SMTPConnectError as exc:
+        cause = exc.__cause__ or exc
+        raise SmtpError(
+            describe_connection_error(cause, server.host, server.port, server.security),
+            retryable=True,
+        ) from None
+    except (OSError, TimeoutError, aiosmtplib.SMTPException) as exc:
+        raise SmtpError(
+            describe_connection_error(exc, server.host, server.port, server.security),
+            retryable=True,
+        ) from None
+    try:
+        if server.username:
+            try:
+                await client.login(server.username, server.password or "")
+            except aiosmtplib.SMTPAuthenticationError as exc:
+                raise SmtpError(
+                    f"The server refused the username or password ({exc.code}).",
+                    retryable=False,
+                ) from None
+            except aiosmtplib.SMTPException as exc:
+                raise SmtpError(f"Login failed: {exc}", retryable=False) from None
+    finally:
+        try:
+            await client.quit()
+        except aiosmtplib.SMTPException:
+            client.close()

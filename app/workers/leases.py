@@ -22,6 +22,7 @@ async def claim_due(
     where: ColumnElement[bool],
     lease_seconds: float,
     limit: int,
+    values: dict[str, Any] | None = None,
 ) -> list[Row]:
     """Lock up to `limit` due rows (skipping rows others hold), stamp a lease, return them.
 
@@ -44,7 +45,7 @@ async def claim_due(
     result = await session.scalars(
         update(model)
         .where(model.id.in_(ids))  # type: ignore[attr-defined]
-        .values(lease_until=now + timedelta(seconds=lease_seconds))
+        .values(lease_until=now + timedelta(seconds=lease_seconds), **(values or {}))
         .returning(model)
         .execution_options(synchronize_session=False)
     )

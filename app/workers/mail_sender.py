@@ -14,9 +14,10 @@ from app.config import Settings
 from app.core.clock import clock
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
-from app.inboxes.models import SMTP_PASSWORD_CONTEXT, EmailInbox
+from app.inboxes.models import EmailInbox
+from app.inboxes.service import smtp_server
 from app.mail.models import OutgoingEmail
-from app.mail.outgoing import build_message, cipher_for
+from app.mail.outgoing import build_message
 from app.mail.smtp import SmtpError, SmtpServer, send_message
 from app.workers.leases import claim_due
 
@@ -38,22 +39,6 @@ def system_smtp(settings: Settings) -> SmtpServer | None:
         security=settings.SMTP_SECURITY,
         username=settings.SMTP_USERNAME,
         password=settings.SMTP_PASSWORD,
-    )
-
-
-def inbox_smtp(inbox: EmailInbox, settings: Settings) -> SmtpServer:
-    assert inbox.smtp_host
-    password = None
-    if inbox.smtp_password_encrypted:
-        password = cipher_for(settings).decrypt(
-            inbox.smtp_password_encrypted, context=SMTP_PASSWORD_CONTEXT
-        )
-    return SmtpServer(
-        host=inbox.smtp_host,
-        port=inbox.smtp_port,
-        security=inbox.smtp_security,
-        username=inbox.smtp_username,
-        password=password,
     )
 
 
@@ -102,7 +87,7 @@ async def _server_for(
         async with sessionmaker() as session:
             inbox = await session.get(EmailInbox, mail.email_inbox_id)
         if inbox is not None and inbox.smtp_host:
-            return inbox_smtp(inbox, settings)
+            return smtp_server(inbox, settings)
     return system_smtp(settings)
 
 

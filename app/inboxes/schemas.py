@@ -1,0 +1,130 @@
+"""Request and response models of the inbox routes. Passwords are write-only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+
+Security = Literal["ssl", "starttls", "none"]
+Host = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-_:\[\]]+$")
+
+
+class InboxCreate(BaseModel):
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Support",
+                    "email_address": "support@example.com",
+                    "imap_host": "imap.example.com",
+                    "imap_port": 993,
+                    "imap_security": "ssl",
+                    "imap_username": "support@example.com",
+                    "imap_password": "app-password",
+                    "smtp_host": "smtp.example.com",
+                    "smtp_port": 587,
+                    "smtp_security": "starttls",
+                    "smtp_username": "support@example.com",
+                    "smtp_password": "app-password",
+                    "poll_interval_seconds": 60,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=200)
+    email_address: EmailStr
+    imap_host: str = Host
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Security = "ssl"
+    imap_username: str | None = Field(default=None, max_length=320)
+    imap_password: SecretStr | None = Field(default=None, max_length=1000)
+    imap_folder: str = Field(default="INBOX", min_length=1, max_length=200)
+    smtp_host: str | None = Field(default=None, min_length=1, max_length=253)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Security = "starttls"
+    smtp_username: str | None = Field(default=None, max_length=320)
+    smtp_password: SecretStr | None = Field(default=None, max_length=1000)
+    poll_interval_seconds: int = Field(default=60, ge=10, le=86400)
+    is_active: bool = True
+
+
+class InboxUpdate(BaseModel):
+    """Fields left out stay as they are. A password set to null is removed; usernames
+    and the SMTP host may be null (servers without authentication, no own SMTP)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    email_address: EmailStr | None = None
+    imap_host: str | None = Field(
+        default=None, min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-_:\[\]]+$"
+    )
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Security | None = None
+    imap_username: str | None = Field(default=None, max_length=320)
+    imap_password: SecretStr | None = Field(default=None, max_length=1000)
+    imap_folder: str | None = Field(default=None, min_length=1, max_length=200)
+    smtp_host: str | None = Field(default=None, min_length=1, max_length=253)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Security | None = None
+    smtp_username: str | None = Field(default=None, max_length=320)
+    smtp_password: SecretStr | None = Field(default=None, max_length=1000)
+    poll_interval_seconds: int | None = Field(default=None, ge=10, le=86400)
+    is_active: bool | None = None
+
+    @field_validator(
+        "name",
+        "email_address",
+        "imap_host",
+        "imap_port",
+        "imap_security",
+        "imap_folder",
+        "smtp_port",
+        "smtp_security",
+        "poll_interval_seconds",
+        "is_active",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class InboxRead(BaseModel):
+    id: int
+    name: str
+    email_address: str
+    imap_host: str
+    imap_port: int
+    imap_security: Security
+    imap_username: str | None
+    has_imap_password: bool
+    imap_folder: str
+    smtp_host: str | None
+    smtp_port: int
+    smtp_security: Security
+    smtp_username: str | None
+    has_smtp_password: bool
+    poll_interval_seconds: int
+    is_active: bool
+    last_polled_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    error: str | None = None
+
+
+class InboxTestResult(BaseModel):
+    imap: CheckResult
+    smtp: CheckResult

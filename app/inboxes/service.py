@@ -1,0 +1,191 @@
+"""Inboxes: a manager's mailboxes, their encrypted credentials, tests and polls."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Manager
+from app.config import Settings
+from app.core.clock import clock
+from app.core.errors import Conflict, NotFound
+from app.core.pagination import decode_cursor, page_of
+from app.db import violated_constraint
+from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
+from app.inboxes.models import IMAP_PASSWORD_CONTEXT, SMTP_PASSWORD_CONTEXT, EmailInbox
+from app.inboxes.schemas import CheckResult, InboxCreate, InboxTestResult, InboxUpdate
+from app.mail.outgoing import cipher_for
+from app.mail.smtp import SmtpError, SmtpServer, check_server
+
+CHECK_TIMEOUT_SECONDS = 40.0
+# Changing one of these points the inbox at another mailbox: start reading afresh.
+_MAILBOX_FIELDS = {"imap_host", "imap_port", "imap_username", "imap_folder"}
+
+
+class InboxNameTaken(Conflict):
+    code = "inbox_name_taken"
+    detail = "You already have an inbox with this name."
+
+
+async def get_inbox(session: AsyncSession, manager: Manager, inbox_id: int) -> EmailInbox:
+    inbox = await session.scalar(
+        select(EmailInbox).where(EmailInbox.id == inbox_id, EmailInbox.manager_id == manager.id)
+    )
+    if inbox is None:
+        raise NotFound("No such inbox.")
+    return inbox
+
+
+async def list_inboxes(
+    session: AsyncSession, manager: Manager, *, limit: int, cursor: str | None
+) -> tuple[list[EmailInbox], str | None]:
+    query = select(EmailInbox).where(EmailInbox.manager_id == manager.id)
+    if cursor:
+        created_at, inbox_id = decode_cursor(cursor)
+        query = query.where(tuple_(EmailInbox.created_at, EmailInbox.id) < (created_at, inbox_id))
+    rows = list(
+        await session.scalars(
+            query.order_by(EmailInbox.created_at.desc(), EmailInbox.id.desc()).limit(limit + 1)
+        )
+    )
+    return page_of(rows, limit, key=lambda i: (i.created_at, i.id))
+
+
+def _secret(settings: Settings, value: Any, context: str) -> str | None:
+    if value is None:
+        return None
+    plain = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    return cipher_for(settings).encrypt(plain, context=context) if plain else None
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if violated_constraint(exc) == "uq_email_inboxes_manager_id_name":
+            raise InboxNameTaken() from None
+        raise
+
+
+async def create_inbox(
+    session: AsyncSession, settings: Settings, manager: Manager, data: InboxCreate
+) -> EmailInbox:
+    """Store the inbox with its passwords encrypted; it is polled at once."""
+    fields = data.model_dump(exclude={"imap_password", "smtp_password"})
+    fields["email_address"] = str(data.email_address)
+    inbox = EmailInbox(
+        manager_id=manager.id,
+        **fields,
+        imap_password_encrypted=_secret(settings, data.imap_password, IMAP_PASSWORD_CONTEXT),
+        smtp_password_encrypted=_secret(settings, data.smtp_password, SMTP_PASSWORD_CONTEXT),
+        next_poll_at=clock.now(),
+    )
+    session.add(inbox)
+    await _flush(session)
+    return inbox
+
+
+async def update_inbox(
+    session: AsyncSession, settings: Settings, manager: Manager, inbox_id: int, data: InboxUpdate
+) -> EmailInbox:
+    inbox = await get_inbox(session, manager, inbox_id)
+    changes = data.model_dump(exclude_unset=True)
+    was_active = inbox.is_active
+    if "imap_password" in changes:
+        inbox.imap_password_encrypted = _secret(settings, data.imap_password, IMAP_PASSWORD_CONTEXT)
+    if "smtp_password" in changes:
+        inbox.smtp_password_encrypted = _secret(settings, data.smtp_password, SMTP_PASSWORD_CONTEXT)
+    for field, value in changes.items():
+        if field not in ("imap_password", "smtp_password"):
+            setattr(inbox, field, str(value) if field == "email_address" else value)
+    if _MAILBOX_FIELDS & changes.keys():
+        inbox.uid_validity = None
+        inbox.last_seen_uid = None
+    if changes and (inbox.is_active or not was_active):
+        # New settings, or re-activated: poll at once, with a clean slate.
+        inbox.next_poll_at = clock.now()
+        inbox.last_error = None
+    await _flush(session)
+    return inbox
+
+
+async def delete_inbox(session: AsyncSession, manager: Manager, inbox_id: int) -> None:
+    """Boards are unlinked; tickets and standby items it produced stay."""
+    inbox = await get_inbox(session, manager, inbox_id)
+    await session.delete(inbox)
+    await session.flush()
+
+
+async def request_poll(session: AsyncSession, manager: Manager, inbox_id: int) -> None:
+    inbox = await get_inbox(session, manager, inbox_id)
+    await session.execute(
+        update(EmailInbox).where(EmailInbox.id == inbox.id).values(next_poll_at=clock.now())
+    )
+
+
+def _decrypt(settings: Settings, stored: str | None, context: str) -> str | None:
+    return cipher_for(settings).decrypt(stored, context=context) if stored else None
+
+
+def imap_settings(inbox: EmailInbox, settings: Settings) -> ImapSettings:
+    return ImapSettings(
+        host=inbox.imap_host,
+        port=inbox.imap_port,
+        security=inbox.imap_security,
+        username=inbox.imap_username,
+        password=_decrypt(settings, inbox.imap_password_encrypted, IMAP_PASSWORD_CONTEXT),
+        folder=inbox.imap_folder,
+    )
+
+
+def smtp_server(inbox: EmailInbox, settings: Settings) -> SmtpServer | None:
+    """The inbox's own SMTP server, or None when it has none."""
+    if not inbox.smtp_host:
+        return None
+    return SmtpServer(
+        host=inbox.smtp_host,
+        port=inbox.smtp_port,
+        security=inbox.smtp_security,
+        username=inbox.smtp_username,
+        password=_decrypt(settings, inbox.smtp_password_encrypted, SMTP_PASSWORD_CONTEXT),
+    )
+
+
+async def _check_imap(settings: ImapSettings) -> CheckResult:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            async with ImapMailbox(settings):
+                pass
+    except ImapError as exc:
+        return CheckResult(ok=False, error=str(exc))
+    except TimeoutError:
+        return CheckResult(ok=False, error=f"{settings.host} did not finish in time.")
+    return CheckResult(ok=True)
+
+
+async def _check_smtp(server: SmtpServer | None) -> CheckResult:
+    if server is None:
+        return CheckResult(
+            ok=False,
+            error="No SMTP server is set: replies go out through the system's mail settings.",
+        )
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            await check_server(server)
+    except SmtpError as exc:
+        return CheckResult(ok=False, error=str(exc))
+    except TimeoutError:
+        return CheckResult(ok=False, error=f"{server.host} did not finish in time.")
+    return CheckResult(ok=True)
+
+
+async def test_connection(imap: ImapSettings, smtp: SmtpServer | None) -> InboxTestResult:
+    """A real IMAP login and SMTP EHLO/login, side by side. Call it outside any
+    database transaction: it talks to remote servers."""
+    imap_result, smtp_result = await asyncio.gather(_check_imap(imap), _check_smtp(smtp))
+    return InboxTestResult(imap=imap_result, smtp=smtp_result)

@@ -1,0 +1,192 @@
+"""The inbox worker: claims due inboxes with a lease and turns their new mail into
+tickets, exactly once (SPEC 4.3).
+
+For each claimed inbox a session task connects, ingests what is new, and then, if
+the server offers IMAP IDLE, stays connected and wakes up as soon as mail arrives
+(renewing its lease every cycle) for up to SESSION_SECONDS; without IDLE it polls
+again after the inbox's interval. Each message is ingested in its own transaction
+and flagged \\Seen only after that transaction committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.models import Manager
+from app.config import Settings
+from app.core.clock import clock
+from app.core.failpoints import failpoint
+from app.core.logging import log_context
+from app.inboxes.imap import ImapError, ImapMailbox
+from app.inboxes.models import EmailInbox
+from app.inboxes.service import imap_settings
+from app.mail.ingest import ingest_message, record_unreadable
+from app.workers.leases import claim_due
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 90.0
+IDLE_CYCLE_SECONDS = 25.0
+SESSION_SECONDS = 300.0
+ERROR_RETRY_SECONDS = 60.0
+CLAIM_BATCH = 10
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class InboxPoller:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        owner: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.owner = owner or worker_id()
+        self.sessions: dict[int, asyncio.Task[None]] = {}
+
+    async def step(self) -> int:
+        """Claim due inboxes and start a session for each; returns how many."""
+        for inbox_id, task in list(self.sessions.items()):
+            if task.done():
+                del self.sessions[inbox_id]
+        async with self.sessionmaker() as session, session.begin():
+            claimed = await claim_due(
+                session,
+                EmailInbox,
+                due_column=EmailInbox.next_poll_at,
+                where=EmailInbox.is_active
+                & EmailInbox.manager_id.in_(select(Manager.id).where(~Manager.is_suspended)),
+                lease_seconds=LEASE_SECONDS,
+                limit=CLAIM_BATCH,
+                values={"lease_owner": self.owner},
+            )
+        for inbox in claimed:
+            self.sessions[inbox.id] = asyncio.create_task(self.run_session(inbox.id))
+        return len(claimed)
+
+    async def stop(self) -> None:
+        for task in self.sessions.values():
+            task.cancel()
+        await asyncio.gather(*self.sessions.values(), return_exceptions=True)
+        self.sessions.clear()
+
+    async def _inbox(self, inbox_id: int) -> EmailInbox | None:
+        async with self.sessionmaker() as session:
+            return await session.get(EmailInbox, inbox_id)
+
+    async def _update(self, inbox_id: int, **values: object) -> bool:
+        """Write to the inbox while this worker holds its lease; False once it does not."""
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(EmailInbox)
+                .where(EmailInbox.id == inbox_id, EmailInbox.lease_owner == self.owner)
+                .values(**values)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _renew(self, inbox_id: int) -> bool:
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(EmailInbox)
+                .where(
+                    EmailInbox.id == inbox_id,
+                    EmailInbox.lease_owner == self.owner,
+                    EmailInbox.is_active,
+                )
+                .values(lease_until=clock.now() + timedelta(seconds=LEASE_SECONDS))
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def run_session(self, inbox_id: int) -> None:
+        with log_context(inbox_id=inbox_id):
+            next_poll = clock.now()
+            try:
+                inbox = await self._inbox(inbox_id)
+                if inbox is None:
+                    return
+                next_poll = clock.now() + timedelta(seconds=inbox.poll_interval_seconds)
+                async with ImapMailbox(imap_settings(inbox, self.settings)) as box:
+                    await self.sync(inbox_id, box)
+                    await self._healthy(inbox_id)
+                    if box.has_idle:
+                        ends = clock.now() + timedelta(seconds=SESSION_SECONDS)
+                        while clock.now() < ends and await self._renew(inbox_id):
+                            await box.idle(IDLE_CYCLE_SECONDS)
+                            await self.sync(inbox_id, box)
+                            await self._healthy(inbox_id)
+                        next_poll = clock.now()  # take it up again at once
+            except ImapError as exc:
+                log.warning("inbox poll failed", extra={"error": str(exc)})
+                await self._update(inbox_id, last_error=str(exc), last_error_at=clock.now())
+                next_poll = clock.now() + timedelta(seconds=ERROR_RETRY_SECONDS)
+            except asyncio.CancelledError:
+                next_poll = clock.now()
+                raise
+            except Exception as exc:
+                log.exception("inbox poll failed unexpectedly")
+                await self._update(
+                    inbox_id,
+                    last_error=f"internal error: {type(exc).__name__}",
+                    last_error_at=clock.now(),
+                )
+                next_poll = clock.now() + timedelta(seconds=ERROR_RETRY_SECONDS)
+            finally:
+                release = self._update(
+                    inbox_id, lease_until=None, lease_owner=None, next_poll_at=next_poll
+                )
+                await asyncio.shield(release)
+
+    async def _healthy(self, inbox_id: int) -> None:
+        await self._update(inbox_id, last_polled_at=clock.now(), last_error=None)
+
+    async def sync(self, inbox_id: int, box: ImapMailbox) -> int:
+        """Ingest every message that is new since the last sync; returns how many."""
+        inbox = await self._inbox(inbox_id)
+        assert inbox is not None
+        if inbox.uid_validity != box.uid_validity or inbox.last_seen_uid is None:
+            if inbox.uid_validity is not None:
+                log.warning("UIDVALIDITY changed: reading the unseen messages again")
+            uids = await box.unseen_uids()
+            position = max((box.uid_next or 1) - 1, 0)
+        else:
+            uids = await box.uids_after(inbox.last_seen_uid)
+            position = inbox.last_seen_uid
+        for uid in uids:
+            await self._handle(inbox_id, box, uid)
+            position = max(position, uid)
+            await self._update(inbox_id, uid_validity=box.uid_validity, last_seen_uid=position)
+        await self._update(inbox_id, uid_validity=box.uid_validity, last_seen_uid=position)
+        return len(uids)
+
+    async def _handle(self, inbox_id: int, box: ImapMailbox, uid: int) -> None:
+        with log_context(imap_uid=uid):
+            raw = await box.fetch(uid)
+            if raw is None:
+                return
+            failpoint("ingest.before_commit")
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    inbox = await session.get_one(EmailInbox, inbox_id)
+                    await ingest_message(session, self.settings, inbox, raw, uid=uid)
+            except Exception as exc:  # one poison message never stops the others
+                log.exception("email could not be processed; kept in standby")
+                async with self.sessionmaker() as session, session.begin():
+                    inbox = await session.get_one(EmailInbox, inbox_id)
+                    await record_unreadable(
+                        session, inbox, raw, uid=uid, error=f"{type(exc).__name__}: {exc}"
+                    )
+            failpoint("ingest.after_commit")
+            await box.mark_seen(uid)
+            failpoint("ingest.after_seen")
