@@ -21,6 +21,9 @@ from bs4 import BeautifulSoup
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Control characters PostgreSQL cannot store (NUL) or nobody should see; tab and
+# newline stay.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -57,7 +60,7 @@ def _header(message: Message, name: str) -> str:
         text = str(value)
     except Exception:
         text = repr(value)
-    return " ".join(text.split())
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def _ids(value: str) -> list[str]:
@@ -85,10 +88,12 @@ def decode_bytes(payload: bytes, charset: str | None) -> str:
             return payload.decode(candidate)
         except (UnicodeDecodeError, ValueError):
             continue
-    try:
-        return payload.decode("utf-8", errors="strict")
-    except UnicodeDecodeError:
-        return payload.decode("cp1252", errors="replace")
+    # Mostly UTF-8 with a few broken bytes reads best as UTF-8; anything else is most
+    # likely a Western single-byte encoding.
+    text = payload.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= max(2, len(text) // 50):
+        return text
+    return payload.decode("cp1252", errors="replace")
 
 
 def html_to_text(html: str) -> str:
@@ -102,6 +107,7 @@ def html_to_text(html: str) -> str:
 
 
 def tidy(text: str) -> str:
+    text = _CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -126,7 +132,7 @@ def _filename(part: Message) -> str | None:
         name = part.get_filename()
     except Exception:
         return "(unnamed attachment)"
-    return " ".join(str(name).split()) if name else None
+    return " ".join(_CONTROL.sub("", str(name)).split()) if name else None
 
 
 def _collect(part: Message, plain: list[str], html: list[str], attachments: list[str]) -> None:

@@ -15,8 +15,11 @@ RAW = b"From: jan@example.org\r\nSubject: Printer\r\nMessage-ID: <p1@example.org
 
 def settings_for(dovecot: Dovecot, login: str, secret: str, **kw: object) -> ImapSettings:
     values: dict[str, object] = {
-        "host": dovecot.host, "port": dovecot.port, "security": "none",
-        "username": login, "password": secret,
+        "host": dovecot.host,
+        "port": dovecot.port,
+        "security": "none",
+        "username": login,
+        "password": secret,
     }
     values.update(kw)
     return ImapSettings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,193 @@
+"""One email → one outcome, through `ingest_message`, against the real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.service import create_manager
+from app.boards.models import Board, BoardKeyword
+from app.config import Settings
+from app.inboxes.models import EmailInbox
+from app.mail.ingest import ingest_message
+from app.mail.models import OutgoingEmail, ProcessedEmail
+from app.standby.models import StandbyQueueItem
+from app.tickets.models import Ticket
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def mail(
+    subject: str, body: str, *, sender: str = "jan@example.org", msgid: str = "", extra: str = ""
+) -> bytes:
+    msgid = msgid or f"<{abs(hash((subject, body, sender, extra)))}@example.org>"
+    return (
+        f"From: Jan <{sender}>\r\nTo: help@example.com\r\nSubject: {subject}\r\n"
+        f"Message-ID: {msgid}\r\n{extra}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    ).encode()
+
+
+@pytest.fixture
+async def inbox(db: AsyncSession) -> EmailInbox:
+    manager = await create_manager(
+        db,
+        email="boss@example.com",
+        password="long enough pw",
+        full_name="Boss",
+        language="en",
+        verified=True,
+    )
+    box = EmailInbox(
+        manager_id=manager.id,
+        name="Help",
+        email_address="help@example.com",
+        imap_host="imap.example.com",
+        smtp_host="smtp.example.com",
+    )
+    db.add(box)
+    await db.flush()
+    for name, keywords, active in (
+        ("Printers", ["printer", "drukarka"], True),
+        ("Network", ["wifi"], True),
+        ("Scanners", ["scanner"], False),
+    ):
+        board = Board(
+            manager_id=manager.id,
+            name=name,
+            public_id=f"{name.lower():_<22}",
+            email_inbox_id=box.id,
+            is_active=active,
+            archived_at=None if active else func.now(),
+        )
+        db.add(board)
+        await db.flush()
+        db.add_all(BoardKeyword(board_id=board.id, keyword=k) for k in keywords)
+    await db.flush()
+    return box
+
+
+async def ingest(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox, raw: bytes, uid: int = 1
+) -> str:
+    result = await ingest_message(db, settings, inbox, raw, uid=uid)
+    return result.outcome
+
+
+async def board_of(db: AsyncSession, raw_subject: str) -> str | None:
+    return await db.scalar(
+        select(Board.name)
+        .join(Ticket, Ticket.board_id == Board.id)
+        .where(Ticket.title == raw_subject)
+    )
+
+
+async def standby_reasons(db: AsyncSession) -> list[str]:
+    return list(await db.scalars(select(StandbyQueueItem.reason).order_by(StandbyQueueItem.id)))
+
+
+async def test_routing_outcomes(db: AsyncSession, settings: Settings, inbox: EmailInbox) -> None:
+    assert await ingest(db, settings, inbox, mail("Printer jams", "paper")) == "ticket"
+    assert await board_of(db, "Printer jams") == "Printers"
+    assert await ingest(db, settings, inbox, mail("Help", "printer and wifi")) == "standby"
+    assert await ingest(db, settings, inbox, mail("WiFi down", "printer too")) == "ticket"
+    assert await board_of(db, "WiFi down") == "Network"
+    assert await ingest(db, settings, inbox, mail("Hello", "nothing here")) == "standby"
+    assert await ingest(db, settings, inbox, mail("Printers!", "reprinting")) == "standby"
+    assert await ingest(db, settings, inbox, mail("scanner broken", "")) == "standby"
+    assert await standby_reasons(db) == ["ambiguous", "no_match", "no_match", "board_inactive"]
+    ambiguous = await db.scalar(
+        select(StandbyQueueItem).where(StandbyQueueItem.reason == "ambiguous")
+    )
+    assert ambiguous is not None
+    assert {c["name"] for c in ambiguous.payload["candidates"]} == {"Printers", "Network"}
+    assert ambiguous.payload["sender"] == "jan@example.org"
+    assert ambiguous.payload["text"] == "printer and wifi"
+    assert ambiguous.email_inbox_id == inbox.id and ambiguous.kind == "unrouted_email"
+
+
+async def test_ignored_mail_gets_nothing(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    for name, outcome in (
+        ("out-of-office.eml", "ignored_autoreply"),
+        ("bounce.eml", "ignored_bounce"),
+    ):
+        assert await ingest(db, settings, inbox, (SAMPLES / name).read_bytes()) == outcome
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert await db.scalar(select(func.count()).select_from(StandbyQueueItem)) == 0
+    assert await db.scalar(select(func.count()).select_from(OutgoingEmail)) == 0
+    assert await db.scalar(select(func.count()).select_from(ProcessedEmail)) == 2
+
+
+async def test_a_routed_report_gets_one_threaded_acknowledgement_from_the_inbox(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    raw = (SAMPLES / "polish-qp-iso-8859-2.eml").read_bytes()
+    assert await ingest(db, settings, inbox, raw) == "ticket"
+    ticket = await db.scalar(select(Ticket))
+    assert ticket is not None
+    assert ticket.title == "Drukarka nie działa - zażółć gęślą jaźń"
+    assert (ticket.source, ticket.language) == ("email", "pl")
+    assert ticket.reporter_name == "Zbigniew Grębowski"
+    assert ticket.email_message_id == "<pl-qp-1@example.pl>"
+    [ack] = await db.scalars(select(OutgoingEmail))
+    assert ack.to_address == "zbyszek@example.pl" and ack.language == "pl"
+    assert ack.headers["In-Reply-To"] == "<pl-qp-1@example.pl>"
+    assert ack.headers["References"] == "<pl-qp-1@example.pl>"
+    assert ack.headers["Auto-Submitted"] == "auto-replied"
+    assert ack.email_inbox_id == inbox.id and ack.from_address == "help@example.com"
+
+
+async def test_list_mail_is_routed_but_never_answered(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    raw = (SAMPLES / "mailing-list.eml").read_bytes()
+    assert await ingest(db, settings, inbox, raw) == "ticket"
+    assert await db.scalar(select(func.count()).select_from(OutgoingEmail)) == 0
+
+
+async def test_the_same_message_twice_is_one_record(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    raw = mail("Printer jams", "paper", msgid="<same@example.org>")
+    assert await ingest(db, settings, inbox, raw, uid=1) == "ticket"
+    assert await ingest(db, settings, inbox, raw, uid=2) == "duplicate"
+    # A broken mailer reusing the Message-ID for other mail is still heard.
+    other = mail("Printer smokes", "fire", msgid="<same@example.org>")
+    assert await ingest(db, settings, inbox, other, uid=3) == "ticket"
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 2
+    assert await db.scalar(select(func.count()).select_from(ProcessedEmail)) == 2
+    assert await db.scalar(select(func.count()).select_from(OutgoingEmail)) == 2
+
+
+async def test_replies_to_our_mail_wait_in_standby(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    await ingest(db, settings, inbox, mail("Printer jams", "paper"))
+    [ack] = await db.scalars(select(OutgoingEmail))
+    reply = mail(
+        "Re: We received your report",
+        "printer still jams, thanks",
+        extra=f"In-Reply-To: {ack.message_id}\r\nReferences: {ack.message_id}\r\n",
+    )
+    assert await ingest(db, settings, inbox, reply, uid=2) == "standby"
+    by_subject = mail(f"Re: something {ack.subject[-18:]}", "printer again")
+    assert await ingest(db, settings, inbox, by_subject, uid=3) == "standby"
+    ticket = await db.scalar(select(Ticket))
+    items = list(await db.scalars(select(StandbyQueueItem).order_by(StandbyQueueItem.id)))
+    assert [(i.reason, i.ticket_id) for i in items] == [
+        ("reply_to_ticket", ticket.id if ticket else None)
+    ] * 2
+    assert await db.scalar(select(func.count()).select_from(OutgoingEmail)) == 1  # no answer
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+async def test_mail_without_a_usable_sender_waits_unreadable(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    raw = b"From: not an address\r\nSubject: printer\r\nMessage-ID: <x@y>\r\n\r\nhelp\r\n"
+    assert await ingest(db, settings, inbox, raw) == "standby"
+    assert await standby_reasons(db) == ["unreadable"]
