@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
     WORKERS_ENABLED: bool = True
+    # How long a worker's claim on an inbox or a mail lasts without renewal: after a
+    # crash, another worker takes over once it runs out.
+    WORKER_LEASE_SECONDS: float = Field(default=90, ge=2, le=3600)
     CORS_ORIGINS: str = ""
     PUBLIC_SUBMIT_RATE_LIMIT: str = "10/minute"
     LOGIN_RATE_LIMIT: str = "5/minute"

@@ -14,10 +14,11 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Manager
@@ -33,11 +34,12 @@ from app.workers.leases import claim_due
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 90.0
-IDLE_CYCLE_SECONDS = 25.0
+IDLE_CYCLE_SECONDS = 25.0  # at most; always well inside the lease
 SESSION_SECONDS = 300.0
 ERROR_RETRY_SECONDS = 60.0
 CLAIM_BATCH = 10
+# After handing an inbox back, a worker leaves it to the others for this long.
+HANDOVER_SECONDS = 3.0
 
 
 def worker_id() -> str:
@@ -55,6 +57,11 @@ class InboxPoller:
         self.sessionmaker = sessionmaker
         self.owner = owner or worker_id()
         self.sessions: dict[int, asyncio.Task[None]] = {}
+        self.lease_seconds = settings.WORKER_LEASE_SECONDS
+        self.idle_seconds = min(IDLE_CYCLE_SECONDS, self.lease_seconds / 3)
+        # A session hands its inbox back now and then, so replicas share the work and
+        # changed settings are picked up.
+        self.session_seconds = min(SESSION_SECONDS, self.lease_seconds * 4)
 
     async def step(self) -> int:
         """Claim due inboxes and start a session for each; returns how many."""
@@ -67,8 +74,14 @@ class InboxPoller:
                 EmailInbox,
                 due_column=EmailInbox.next_poll_at,
                 where=EmailInbox.is_active
-                & EmailInbox.manager_id.in_(select(Manager.id).where(~Manager.is_suspended)),
-                lease_seconds=LEASE_SECONDS,
+                & EmailInbox.manager_id.in_(select(Manager.id).where(~Manager.is_suspended))
+                & or_(
+                    EmailInbox.lease_owner.is_(None),
+                    EmailInbox.lease_owner != self.owner,
+                    EmailInbox.next_poll_at
+                    < clock.now() - timedelta(seconds=HANDOVER_SECONDS),
+                ),
+                lease_seconds=self.lease_seconds,
                 limit=CLAIM_BATCH,
                 values={"lease_owner": self.owner},
             )
@@ -105,12 +118,13 @@ class InboxPoller:
                     EmailInbox.lease_owner == self.owner,
                     EmailInbox.is_active,
                 )
-                .values(lease_until=clock.now() + timedelta(seconds=LEASE_SECONDS))
+                .values(lease_until=clock.now() + timedelta(seconds=self.lease_seconds))
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def run_session(self, inbox_id: int) -> None:
-        with log_context(inbox_id=inbox_id):
+        with log_context(inbox_id=inbox_id, worker=self.owner):
+            log.info("inbox session started", extra={"at": time.time()})
             next_poll = clock.now()
             try:
                 inbox = await self._inbox(inbox_id)
@@ -121,9 +135,9 @@ class InboxPoller:
                     await self.sync(inbox_id, box)
                     await self._healthy(inbox_id)
                     if box.has_idle:
-                        ends = clock.now() + timedelta(seconds=SESSION_SECONDS)
+                        ends = clock.now() + timedelta(seconds=self.session_seconds)
                         while clock.now() < ends and await self._renew(inbox_id):
-                            await box.idle(IDLE_CYCLE_SECONDS)
+                            await box.idle(self.idle_seconds)
                             await self.sync(inbox_id, box)
                             await self._healthy(inbox_id)
                         next_poll = clock.now()  # take it up again at once
@@ -143,9 +157,9 @@ class InboxPoller:
                 )
                 next_poll = clock.now() + timedelta(seconds=ERROR_RETRY_SECONDS)
             finally:
-                release = self._update(
-                    inbox_id, lease_until=None, lease_owner=None, next_poll_at=next_poll
-                )
+                # lease_owner stays as "who had it last", for the hand-over rule above.
+                release = self._update(inbox_id, lease_until=None, next_poll_at=next_poll)
+                log.info("inbox session ended", extra={"at": time.time()})
                 await asyncio.shield(release)
 
     async def _healthy(self, inbox_id: int) -> None:

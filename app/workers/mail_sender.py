@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
-LEASE_SECONDS = 120.0
 BATCH = 20
 
 
@@ -48,13 +47,15 @@ def retry_delay(attempts: int) -> float:
     return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
 
 
-async def claim_due_mail(session: AsyncSession, limit: int = BATCH) -> list[OutgoingEmail]:
+async def claim_due_mail(
+    session: AsyncSession, lease_seconds: float, limit: int = BATCH
+) -> list[OutgoingEmail]:
     return await claim_due(
         session,
         OutgoingEmail,
         due_column=OutgoingEmail.next_attempt_at,
         where=OutgoingEmail.status == "pending",
-        lease_seconds=LEASE_SECONDS,
+        lease_seconds=lease_seconds,
         limit=limit,
     )
 
@@ -72,7 +73,7 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
     """Claim due mail, send each outside any transaction, record the outcome. Returns
     how many were handled."""
     async with sessionmaker() as session, session.begin():
-        claimed = await claim_due_mail(session)
+        claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS)
     for mail in claimed:
         with log_context(mail_id=mail.id, mail_kind=mail.kind):
             await _deliver(sessionmaker, settings, mail)

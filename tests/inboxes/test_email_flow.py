@@ -36,12 +36,24 @@ def wait_until(check: Callable[[], Any], deadline: float = 30.0) -> Any:
 
 
 def signed_in(stack: LiveStack) -> tuple[httpx.Client, dict[str, str]]:
-    assert run_cli("create-manager", "--email", "boss@example.com", "--password",
-                   "long enough secret", "--name", "Boss", "--verified",
-                   env=stack.env).returncode == 0
+    assert (
+        run_cli(
+            "create-manager",
+            "--email",
+            "boss@example.com",
+            "--password",
+            "long enough secret",
+            "--name",
+            "Boss",
+            "--verified",
+            env=stack.env,
+        ).returncode
+        == 0
+    )
     api = stack.api()
-    token = api.post("/auth/login", json={"email": "boss@example.com",
-                                          "password": "long enough secret"}).json()
+    token = api.post(
+        "/auth/login", json={"email": "boss@example.com", "password": "long enough secret"}
+    ).json()
     return api, {"Authorization": f"Bearer {token['access_token']}"}
 
 
@@ -52,20 +64,33 @@ def test_mail_becomes_tickets_exactly_once(live_stack: LiveStack, dovecot: Dovec
     dovecot.append(login, password, message("Printer waiting", "unanswered", "old-unseen"))
 
     api, auth = signed_in(live_stack)
-    inbox = api.post("/inboxes", headers=auth, json={
-        "name": "Help", "email_address": "help@example.com",
-        "imap_host": dovecot.host, "imap_port": dovecot.port, "imap_security": "none",
-        "imap_username": login, "imap_password": password,
-        "smtp_host": live_stack.smtp.host, "smtp_port": live_stack.smtp.port,
-        "smtp_security": "none", "poll_interval_seconds": 3600,
-    })
+    inbox = api.post(
+        "/inboxes",
+        headers=auth,
+        json={
+            "name": "Help",
+            "email_address": "help@example.com",
+            "imap_host": dovecot.host,
+            "imap_port": dovecot.port,
+            "imap_security": "none",
+            "imap_username": login,
+            "imap_password": password,
+            "smtp_host": live_stack.smtp.host,
+            "smtp_port": live_stack.smtp.port,
+            "smtp_security": "none",
+            "poll_interval_seconds": 3600,
+        },
+    )
     assert inbox.status_code == 201, inbox.text
     assert inbox.json()["has_imap_password"] is True and "imap_password" not in inbox.json()
     inbox_id = inbox.json()["id"]
     boards = {}
     for name, keywords in (("Printers", ["printer", "drukarka"]), ("Network", ["wifi"])):
-        created = api.post("/boards", headers=auth, json={
-            "name": name, "keywords": keywords, "email_inbox_id": inbox_id})
+        created = api.post(
+            "/boards",
+            headers=auth,
+            json={"name": name, "keywords": keywords, "email_inbox_id": inbox_id},
+        )
         boards[name] = created.json()["id"]
 
     def tickets(board: str) -> list[dict[str, Any]]:
@@ -89,11 +114,19 @@ def test_mail_becomes_tickets_exactly_once(live_stack: LiveStack, dovecot: Dovec
         dovecot.append(login, password, raw)
 
     wait_until(lambda: len(tickets("Printers")) == 3 and len(tickets("Network")) == 1)
-    standby = wait_until(lambda: (items := api.get("/standby", headers=auth).json()["items"])
-                         and len(items) == 3 and items)
+    standby = wait_until(
+        lambda: (
+            (items := api.get("/standby", headers=auth).json()["items"])
+            and len(items) == 3
+            and items
+        )
+    )
     assert sorted(i["reason"] for i in standby) == ["ambiguous", "no_match", "no_match"]
     assert sorted(t["title"] for t in tickets("Printers")) == [
-        "Drukarka nie działa - zażółć gęślą jaźń", "Printer jams", "Printer waiting"]
+        "Drukarka nie działa - zażółć gęślą jaźń",
+        "Printer jams",
+        "Printer waiting",
+    ]
     assert [t["reporter_email"] for t in tickets("Network")] == ["e@example.org"]
     polish = next(t for t in tickets("Printers") if t["title"].startswith("Drukarka"))
     assert polish["language"] == "pl" and polish["source"] == "email"

@@ -23,10 +23,15 @@ API = "/api/v1"
 
 def inbox_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "name": "Help", "email_address": "help@example.com",
-        "imap_host": "imap.example.com", "imap_port": 993, "imap_security": "ssl",
-        "imap_username": "help@example.com", "imap_password": "imap-pass-123",
-        "smtp_host": "smtp.example.com", "smtp_password": "smtp-pass-456",
+        "name": "Help",
+        "email_address": "help@example.com",
+        "imap_host": "imap.example.com",
+        "imap_port": 993,
+        "imap_security": "ssl",
+        "imap_username": "help@example.com",
+        "imap_password": "imap-pass-123",
+        "smtp_host": "smtp.example.com",
+        "smtp_password": "smtp-pass-456",
     }
     body.update(overrides)
     return body
@@ -45,37 +50,54 @@ async def test_secrets_are_write_only_and_encrypted(
     row = await db.get_one(EmailInbox, body["id"])
     assert row.imap_password_encrypted and "imap-pass-123" not in row.imap_password_encrypted
     cipher = FieldCipher(settings.encryption_keys())
-    assert cipher.decrypt(row.imap_password_encrypted,
-                          context="email_inboxes.imap_password") == "imap-pass-123"
+    assert (
+        cipher.decrypt(row.imap_password_encrypted, context="email_inboxes.imap_password")
+        == "imap-pass-123"
+    )
     assert row.next_poll_at is not None  # polled at once
 
     listed = (await client.get(f"{API}/inboxes", headers=auth)).json()
     assert [i["id"] for i in listed["items"]] == [body["id"]]
-    cleared = await client.patch(f"{API}/inboxes/{body['id']}",
-                                 json={"imap_password": None, "imap_username": None},
-                                 headers=auth)
+    cleared = await client.patch(
+        f"{API}/inboxes/{body['id']}",
+        json={"imap_password": None, "imap_username": None},
+        headers=auth,
+    )
     assert cleared.json()["has_imap_password"] is False
     assert cleared.json()["imap_username"] is None
 
 
 async def test_credentials_are_optional(client: httpx.AsyncClient, db: AsyncSession) -> None:
     auth = await signed_in(client, db)
-    created = await client.post(f"{API}/inboxes", headers=auth, json={
-        "name": "Open", "email_address": "open@example.com",
-        "imap_host": "10.0.0.5", "imap_port": 143, "imap_security": "none"})
+    created = await client.post(
+        f"{API}/inboxes",
+        headers=auth,
+        json={
+            "name": "Open",
+            "email_address": "open@example.com",
+            "imap_host": "10.0.0.5",
+            "imap_port": 143,
+            "imap_security": "none",
+        },
+    )
     assert created.status_code == 201
     body = created.json()
     assert (body["has_imap_password"], body["smtp_host"], body["imap_folder"]) == (
-        False, None, "INBOX")
+        False,
+        None,
+        "INBOX",
+    )
 
 
 async def test_validation_and_names(client: httpx.AsyncClient, db: AsyncSession) -> None:
     auth = await signed_in(client, db)
-    for bad, field in ((inbox_body(imap_port=70000), "imap_port"),
-                       (inbox_body(imap_security="tls"), "imap_security"),
-                       (inbox_body(email_address="nope"), "email_address"),
-                       (inbox_body(poll_interval_seconds=1), "poll_interval_seconds"),
-                       (inbox_body(imap_host="bad host name"), "imap_host")):
+    for bad, field in (
+        (inbox_body(imap_port=70000), "imap_port"),
+        (inbox_body(imap_security="tls"), "imap_security"),
+        (inbox_body(email_address="nope"), "email_address"),
+        (inbox_body(poll_interval_seconds=1), "poll_interval_seconds"),
+        (inbox_body(imap_host="bad host name"), "imap_host"),
+    ):
         response = await client.post(f"{API}/inboxes", json=bad, headers=auth)
         assert response.status_code == 422, field
         assert field in {e["field"] for e in response.json()["errors"]}
@@ -144,10 +166,17 @@ async def test_the_connection_test_logs_in_for_real(
 ) -> None:
     auth = await signed_in(client, db)
     login, password = dovecot.add_user()
-    good = inbox_body(imap_host=dovecot.host, imap_port=dovecot.port, imap_security="none",
-                      imap_username=login, imap_password=password,
-                      smtp_host=smtp_server.host, smtp_port=smtp_server.port,
-                      smtp_security="none", smtp_password=None)
+    good = inbox_body(
+        imap_host=dovecot.host,
+        imap_port=dovecot.port,
+        imap_security="none",
+        imap_username=login,
+        imap_password=password,
+        smtp_host=smtp_server.host,
+        smtp_port=smtp_server.port,
+        smtp_security="none",
+        smtp_password=None,
+    )
     inbox_id = (await client.post(f"{API}/inboxes", json=good, headers=auth)).json()["id"]
     result = (await client.post(f"{API}/inboxes/{inbox_id}/test", headers=auth)).json()
     assert result == {"imap": {"ok": True, "error": None}, "smtp": {"ok": True, "error": None}}
@@ -162,12 +191,12 @@ async def test_the_connection_test_logs_in_for_real(
     assert wrong["imap"]["ok"] is False
     assert "refused the username or password" in wrong["imap"]["error"]
     closed_port = free_port()
-    unreachable = await check(imap_password=password, imap_port=closed_port,
-                              smtp_port=free_port())
+    unreachable = await check(imap_password=password, imap_port=closed_port, smtp_port=free_port())
     assert "refused the connection" in unreachable["imap"]["error"]
     assert "refused the connection" in unreachable["smtp"]["error"]
-    tls = await check(imap_port=dovecot.port, imap_security="ssl",
-                      smtp_port=smtp_server.port, smtp_security="ssl")
+    tls = await check(
+        imap_port=dovecot.port, imap_security="ssl", smtp_port=smtp_server.port, smtp_security="ssl"
+    )
     assert "TLS" in tls["imap"]["error"] and "TLS" in tls["smtp"]["error"]
     no_smtp = await check(imap_security="none", smtp_host=None)
     assert no_smtp["imap"]["ok"] is True and no_smtp["smtp"]["ok"] is False
