@@ -57,11 +57,17 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
 	cd frontend && $(NPM) run build
 
-# Debian packages the tests drive for real; installed once, only when missing.
+# Debian packages the tests drive for real (Chromium for the browser tests, Dovecot as
+# the IMAP server); installed once, only when missing.
+SYSTEM_TEST_PACKAGES := chromium:chromium dovecot:dovecot-imapd
 system-test-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@missing=""; for entry in $(SYSTEM_TEST_PACKAGES); do \
+		command -v $${entry%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${entry%%:*} ] \
+			|| missing="$$missing $${entry#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

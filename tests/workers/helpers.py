@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,9 @@ def query(url: str, sql: str, **params: Any) -> list[Any]:
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    # In a thread of its own: callers may sit inside a running event loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 def wait_until(check: Any, deadline: float = 60.0, what: str = "condition") -> Any:

@@ -1,0 +1,113 @@
+"""The inbox worker in-process: a broken inbox or a poison message stops nothing else."""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from app import migrations
+from app.config import Settings
+from app.core.crypto import FieldCipher
+from app.db import make_sessionmaker
+from app.inboxes.models import EmailInbox
+from app.mail import ingest
+from app.mail.models import ProcessedEmail
+from app.standby.models import StandbyQueueItem
+from app.tickets.models import Ticket
+from app.workers import inbox_poller
+from app.workers.inbox_poller import InboxPoller
+from tests.database import DatabaseServer
+from tests.dovecot import Dovecot
+from tests.workers.helpers import seed_inbox
+
+KEY = base64.b64encode(os.urandom(32)).decode()
+
+
+def message(number: int, subject: str = "printer") -> bytes:
+    return (
+        f"From: r{number}@example.org\r\nSubject: {subject} {number}\r\n"
+        f"Message-ID: <poll-{number}@example.org>\r\n\r\nprinter\r\n"
+    ).encode()
+
+
+@pytest.fixture
+def database(db_server: DatabaseServer) -> Iterator[str]:
+    with db_server.fresh("poller") as url:
+        migrations.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+async def sessions(database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_async_engine(database)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+def inbox_for(database: str, dovecot: Dovecot, login: str, password: str, name: str) -> int:
+    cipher = FieldCipher([base64.b64decode(KEY)])
+    return seed_inbox(
+        database,
+        manager="poll@example.com",
+        name=name,
+        imap={
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "user": login,
+            "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
+        },
+        smtp=("127.0.0.1", 1),
+        keywords=["printer"],
+    )
+
+
+async def test_a_broken_inbox_and_a_poison_message_stop_nothing(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good_login, password = dovecot.add_user()
+    good = inbox_for(database, dovecot, good_login, password, "Good")
+    broken = inbox_for(database, dovecot, "someone@example.com", "wrong-password", "Broken")
+    for number in range(3):
+        dovecot.append(good_login, password, message(number))
+
+    real_ingest = ingest.ingest_message
+
+    async def poisoned(session: AsyncSession, *args: Any, **kwargs: Any) -> Any:
+        raw: bytes = args[2]
+        if b"poll-1@" in raw:
+            raise ValueError("this message breaks the pipeline")
+        return await real_ingest(session, *args, **kwargs)
+
+    monkeypatch.setattr(inbox_poller, "ingest_message", poisoned)
+    poller = InboxPoller(
+        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}), sessions
+    )
+    monkeypatch.setattr(poller, "session_seconds", 0)  # one sync, no IDLE wait
+    await poller.step()
+    for task in list(poller.sessions.values()):
+        await task
+
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == 2
+        outcomes = sorted(await session.scalars(select(ProcessedEmail.outcome)))
+        assert outcomes == ["error", "ticket", "ticket"]
+        [item] = await session.scalars(select(StandbyQueueItem))
+        assert item.reason == "unreadable" and "breaks the pipeline" in item.payload["error"]
+        good_row = await session.get_one(EmailInbox, good)
+        broken_row = await session.get_one(EmailInbox, broken)
+    assert good_row.last_error is None and good_row.last_polled_at is not None
+    assert good_row.last_seen_uid == 3 and good_row.lease_until is None
+    assert broken_row.last_error and "username or password" in broken_row.last_error
+    assert broken_row.next_poll_at > good_row.next_poll_at  # retried later, not hammered
+    flags = dovecot.flags(good_login, password)
+    assert all("\\Seen" in f for f in flags.values())  # the poison one too: it is kept
