@@ -78,8 +78,7 @@ class InboxPoller:
                 & or_(
                     EmailInbox.lease_owner.is_(None),
                     EmailInbox.lease_owner != self.owner,
-                    EmailInbox.next_poll_at
-                    < clock.now() - timedelta(seconds=HANDOVER_SECONDS),
+                    EmailInbox.next_poll_at < clock.now() - timedelta(seconds=HANDOVER_SECONDS),
                 ),
                 lease_seconds=self.lease_seconds,
                 limit=CLAIM_BATCH,

@@ -108,6 +108,7 @@ async def test_a_broken_inbox_and_a_poison_message_stop_nothing(
     assert good_row.last_error is None and good_row.last_polled_at is not None
     assert good_row.last_seen_uid == 3 and good_row.lease_until is None
     assert broken_row.last_error and "username or password" in broken_row.last_error
+    assert broken_row.next_poll_at and good_row.next_poll_at
     assert broken_row.next_poll_at > good_row.next_poll_at  # retried later, not hammered
     flags = dovecot.flags(good_login, password)
     assert all("\\Seen" in f for f in flags.values())  # the poison one too: it is kept
