@@ -25,6 +25,7 @@ from app.core.errors import ErrorResponse, NotFound, install_error_handlers
 from app.core.middleware import RequestContextMiddleware
 from app.db import make_engine, make_sessionmaker, resolve_database_url
 from app.inboxes.router import router as inboxes_router
+from app.integrations.router import router as integrations_router
 from app.migrations import PROJECT_ROOT
 from app.standby.router import router as standby_router
 from app.tickets.public import router as public_router
@@ -151,6 +152,7 @@ def create_app(
     api.include_router(tickets_router)
     api.include_router(public_router)
     api.include_router(inboxes_router)
+    api.include_router(integrations_router)
     api.include_router(standby_router)
     app.include_router(api)
     app.router.default = _spa_fallback(frontend_dist)

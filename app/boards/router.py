@@ -58,7 +58,7 @@ def board_read(board: Board, counts: TicketCounts, settings: Settings) -> BoardR
     )
 
 
-async def _read_one(session: SessionDep, settings: Settings, board: Board) -> BoardRead:
+async def read_one(session: SessionDep, settings: Settings, board: Board) -> BoardRead:
     await session.refresh(board)
     counts = await service.ticket_counts(session, [board.id])
     return board_read(board, counts[board.id], settings)
@@ -90,7 +90,7 @@ async def create_board(
     body: BoardCreate, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.create_board(session, manager, body)
-    return await _read_one(session, settings, board)
+    return await read_one(session, settings, board)
 
 
 @router.get("/{board_id}", response_model=BoardRead, summary="One of your boards")
@@ -98,7 +98,7 @@ async def read_board(
     board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.get_board(session, manager, board_id)
-    return await _read_one(session, settings, board)
+    return await read_one(session, settings, board)
 
 
 @router.patch(
@@ -115,7 +115,7 @@ async def update_board(
     settings: SettingsDep,
 ) -> BoardRead:
     board = await service.update_board(session, manager, board_id, body)
-    return await _read_one(session, settings, board)
+    return await read_one(session, settings, board)
 
 
 @router.put("/{board_id}/keywords", response_model=BoardRead, summary="Replace the keywords")
@@ -127,7 +127,7 @@ async def set_keywords(
     settings: SettingsDep,
 ) -> BoardRead:
     board = await service.set_keywords(session, manager, board_id, body.keywords)
-    return await _read_one(session, settings, board)
+    return await read_one(session, settings, board)
 
 
 @router.post(
@@ -139,7 +139,7 @@ async def archive_board(
     board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.set_archived(session, manager, board_id, archived=True)
-    return await _read_one(session, settings, board)
+    return await read_one(session, settings, board)
 
 
 @router.post("/{board_id}/unarchive", response_model=BoardRead, summary="Accept reports again")
@@ -147,7 +147,7 @@ async def unarchive_board(
     board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.set_archived(session, manager, board_id, archived=False)
-    return await _read_one(session, settings, board)
+    return await read_one(session, settings, board)
 
 
 @stats_router.get("/stats", response_model=StatsRead, summary="Counts for the dashboard")

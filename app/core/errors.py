@@ -249,3 +249,16 @@ class InvalidTransition(Conflict):
 class BoardUnavailable(NotFound):
     code = "board_unavailable"
     detail = "This board does not exist or no longer accepts reports."
+
+
+# --- standby ----------------------------------------------------------------
+
+
+class AlreadyResolved(Conflict):
+    code = "already_resolved"
+    detail = "This item has already been resolved."
+
+
+class WrongStandbyKind(Conflict):
+    code = "wrong_kind"
+    detail = "This action does not apply to this kind of item."

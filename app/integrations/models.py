@@ -38,6 +38,11 @@ class ExternalTicket(Timestamps, Base):
     next_attempt_at: Mapped[datetime | None]
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Set when a failed forward became an internal ticket (same UUID: the reporter's
+    # link shows the ticket from then on).
+    converted_ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (
         CheckConstraint(one_of("platform", PLATFORMS), name="platform"),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
 from app.boards.models import Board
+from app.boards.placement import place_report
 from app.boards.routing import Candidate, route_email
 from app.config import Settings
 from app.core.i18n import pick_language
@@ -29,7 +30,6 @@ from app.mail.models import OutgoingEmail, ProcessedEmail
 from app.mail.parse import IncomingEmail, parse_email
 from app.standby.service import add_item
 from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX, Ticket
-from app.tickets.service import create_ticket
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ async def ingest_message(
     manager_language = await session.scalar(
         select(Manager.language).where(Manager.id == inbox.manager_id)
     )
-    ticket = await create_ticket(
+    placed = await place_report(
         session,
         settings,
         board=board,
@@ -253,7 +253,7 @@ async def ingest_message(
         ack_headers=threading_headers(mail.message_id, mail.references),
         inbox=inbox,
     )
-    return await _record(session, inbox, mail, uid, IngestResult("ticket", ticket.uuid))
+    return await _record(session, inbox, mail, uid, IngestResult(placed.kind, placed.uuid))
 
 
 async def record_unreadable(

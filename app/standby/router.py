@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
 
-from app.auth.deps import CurrentManager
-from app.core.errors import ERROR_RESPONSES
+from app.auth.deps import CurrentManager, SettingsDep
+from app.core.errors import ERROR_RESPONSES, ErrorResponse
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.db import SessionDep
-from app.standby import service
+from app.integrations.models import ExternalTicket
+from app.integrations.schemas import ExternalTicketRead
+from app.standby import actions, service
+from app.standby.models import StandbyQueueItem
 from app.standby.schemas import StandbyRead
+from app.tickets.models import Ticket
+from app.tickets.schemas import TicketRead
 
 router = APIRouter(prefix="/standby", tags=["standby"], responses=ERROR_RESPONSES)
 
@@ -29,3 +35,77 @@ async def list_standby(
         session, manager, status=status, kind=kind, limit=limit, cursor=cursor
     )
     return Page(items=[StandbyRead.model_validate(i) for i in items], next_cursor=next_cursor)
+
+
+class AssignRequest(BaseModel):
+    board_id: int
+
+
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "Already resolved, or the wrong kind"}
+}
+
+
+@router.post(
+    "/{item_id}/assign",
+    response_model=TicketRead | ExternalTicketRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Place an unrouted email on a board; its sender is answered now",
+)
+async def assign(
+    item_id: int,
+    body: AssignRequest,
+    manager: CurrentManager,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TicketRead | ExternalTicketRead:
+    placed = await actions.assign(session, settings, manager, item_id, body.board_id)
+    if placed.kind == "ticket":
+        return TicketRead.model_validate(await session.get_one(Ticket, placed.row_id))
+    return ExternalTicketRead.model_validate(await session.get_one(ExternalTicket, placed.row_id))
+
+
+@router.post(
+    "/{item_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=StandbyRead,
+    responses=CONFLICT,
+    summary="Forward a failed report again, with the board's current settings",
+)
+async def retry(item_id: int, manager: CurrentManager, session: SessionDep) -> StandbyRead:
+    await actions.retry(session, manager, item_id)
+    return await _read(session, item_id)
+
+
+@router.post(
+    "/{item_id}/convert",
+    response_model=TicketRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=CONFLICT,
+    summary="Keep a failed forward as an internal ticket (same status link)",
+)
+async def convert(
+    item_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+) -> TicketRead:
+    ticket = await actions.convert(session, settings, manager, item_id)
+    await session.refresh(ticket)
+    return TicketRead.model_validate(ticket)
+
+
+@router.post(
+    "/{item_id}/discard",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=CONFLICT,
+    summary="Drop the item",
+)
+async def discard(item_id: int, manager: CurrentManager, session: SessionDep) -> Response:
+    await actions.discard(session, manager, item_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _read(session: SessionDep, item_id: int) -> StandbyRead:
+    item = await session.get_one(StandbyQueueItem, item_id)
+    await session.refresh(item)
+    return StandbyRead.model_validate(item)

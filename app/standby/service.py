@@ -8,6 +8,8 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
+from app.core.clock import clock
+from app.core.errors import AlreadyResolved, NotFound, WrongStandbyKind
 from app.core.pagination import decode_cursor, page_of
 from app.standby.models import StandbyQueueItem
 
@@ -64,3 +66,28 @@ async def list_items(
         )
     )
     return page_of(rows, limit, key=lambda r: (r.created_at, r.id))
+
+
+async def lock_pending(
+    session: AsyncSession, manager: Manager, item_id: int, *, kind: str | None
+) -> StandbyQueueItem:
+    """The manager's pending item, locked: of two racing actions the second waits,
+    then finds it resolved (409 already_resolved)."""
+    item = await session.scalar(
+        select(StandbyQueueItem)
+        .where(StandbyQueueItem.id == item_id, StandbyQueueItem.manager_id == manager.id)
+        .with_for_update()
+    )
+    if item is None:
+        raise NotFound("No such standby item.")
+    if item.status != "pending":
+        raise AlreadyResolved()
+    if kind is not None and item.kind != kind:
+        raise WrongStandbyKind(f"Only {kind.replace('_', ' ')} items allow this.")
+    return item
+
+
+def resolve(item: StandbyQueueItem, manager: Manager, *, status: str = "resolved") -> None:
+    item.status = status
+    item.resolved_at = clock.now()
+    item.resolved_by = manager.id

@@ -12,6 +12,7 @@ from app.db import SessionDep
 from app.tickets import service
 from app.tickets.notifications import status_url
 from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted
+from app.tickets.submission import submit_public
 
 router = APIRouter(prefix="/public", tags=["public"])
 NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorResponse}}
@@ -47,7 +48,7 @@ async def submit_ticket(
     ip: ClientIp,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> SubmissionAccepted:
-    report_uuid = await service.submit_public(
+    report_uuid = await submit_public(
         session,
         settings,
         public_id=public_id,

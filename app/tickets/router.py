@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, tuple_
 
 from app.auth.deps import CurrentManager, SettingsDep
@@ -17,6 +14,7 @@ from app.core.errors import ERROR_RESPONSES, ErrorResponse
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
 from app.db import SessionDep
 from app.integrations.models import ExternalTicket
+from app.integrations.schemas import ExternalTicketRead
 from app.tickets import service
 from app.tickets.models import Ticket
 from app.tickets.notifications import status_url
@@ -30,20 +28,6 @@ from app.tickets.schemas import (
 )
 
 router = APIRouter(tags=["tickets"], responses=ERROR_RESPONSES)
-
-
-class ExternalTicketRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    uuid: uuid.UUID
-    title: str
-    platform: Literal["jira", "trello"]
-    status: Literal["pending", "created", "failed"]
-    external_id: str | None
-    external_url: str | None
-    source: Source
-    created_at: datetime
 
 
 @router.get(

@@ -15,17 +15,15 @@ from app.boards.models import Board
 from app.boards.service import get_board
 from app.config import Settings
 from app.core.clock import clock
-from app.core.errors import BoardUnavailable, InvalidTransition, NotFound, TooManyRequests
-from app.core.i18n import from_accept_language, pick_language
+from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
+from app.core.i18n import pick_language
 from app.core.pagination import decode_cursor, page_of
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
-from app.ratelimit.service import hit_or_refuse
 from app.tickets import notifications, states
 from app.tickets.models import Ticket, TicketStatusChange
 from app.tickets.schemas import (
     PublicHistoryEntry,
-    PublicSubmission,
     PublicTicket,
     TransitionRequest,
 )
@@ -71,11 +69,13 @@ async def create_ticket(
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
     inbox: EmailInbox | None = None,
+    report_uuid: uuid.UUID | None = None,
 ) -> Ticket:
     """Store a ticket with its first history row (null → new) and queue the
-    acknowledgement; all in the caller's transaction."""
+    acknowledgement; all in the caller's transaction. `report_uuid` keeps the UUID
+    a failed forward already gave its reporter (standby "convert")."""
     ticket = Ticket(
-        uuid=await new_report_uuid(session),
+        uuid=report_uuid or await new_report_uuid(session),
         board_id=board.id,
         title=title,
         description=description,
@@ -254,47 +254,6 @@ async def reporter_language(session: AsyncSession, board: Board, *candidates: st
         select(Manager.language).where(Manager.id == board.manager_id)
     )
     return pick_language(*candidates, manager_language)
-
-
-async def submit_public(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    public_id: str,
-    data: PublicSubmission,
-    client_ip: str,
-    accept_language: str | None,
-) -> uuid.UUID:
-    """The public form: honeypot, per-IP rate limit, then a ticket (SPEC 4.1)."""
-    if data.website:
-        # A bot filled the hidden field: answer as if all went well, keep nothing.
-        log.info("honeypot submission dropped", extra={"client_ip": client_ip})
-        return uuid.uuid4()
-    wait = await hit_or_refuse(
-        session, key=f"public-submit:{client_ip}", rate=settings.public_submit_rate
-    )
-    if wait is not None:
-        raise TooManyRequests(
-            f"Too many reports from your address. Try again in {wait} seconds.",
-            retry_after=wait,
-            keep_changes=True,
-        )
-    board = await public_board(session, public_id)
-    language = await reporter_language(
-        session, board, data.language, from_accept_language(accept_language)
-    )
-    ticket = await create_ticket(
-        session,
-        settings,
-        board=board,
-        title=data.title,
-        description=data.description,
-        reporter_email=str(data.email),
-        reporter_name=data.name,
-        source="web",
-        language=language,
-    )
-    return ticket.uuid
 
 
 async def public_view(session: AsyncSession, report_uuid: str) -> PublicTicket:

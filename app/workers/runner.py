@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.ratelimit.service import delete_expired
+from app.workers.forwarder import Forwarder
 from app.workers.inbox_poller import InboxPoller
 from app.workers.mail_sender import send_due_mail
 
@@ -29,14 +30,18 @@ class WorkerRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self.inboxes = InboxPoller(settings, sessionmaker)
+        self.forwarder = Forwarder(settings, sessionmaker)
 
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._loop("mail", self._send_mail, IDLE_SECONDS)),
             asyncio.create_task(self._loop("inboxes", self.inboxes.step, IDLE_SECONDS)),
+            asyncio.create_task(self._loop("forwarder", self.forwarder.step, IDLE_SECONDS)),
             asyncio.create_task(self._loop("maintenance", self._maintain, MAINTENANCE_SECONDS)),
         ]
-        log.info("workers started", extra={"workers": ["mail", "inboxes", "maintenance"]})
+        log.info(
+            "workers started", extra={"workers": ["mail", "inboxes", "forwarder", "maintenance"]}
+        )
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -44,6 +49,7 @@ class WorkerRunner:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.inboxes.stop()
+        await self.forwarder.close()
         self._tasks = []
         log.info("workers stopped")
 

@@ -1,0 +1,107 @@
+"""One small interface for the platforms reports are forwarded to (Jira, Trello)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Report:
+    """What is forwarded: the report as the reporter gave it, and where it came from."""
+
+    uuid: uuid.UUID
+    title: str
+    description: str
+    reporter_email: str
+    reporter_name: str | None
+    source: str  # web | email
+    status_url: str
+
+
+@dataclass(frozen=True)
+class CreatedIssue:
+    external_id: str  # Jira issue key / Trello card id
+    url: str  # a link a person can open
+
+
+class PlatformError(Exception):
+    """A call failed. `retryable`: trying again later can help (timeouts, 5xx, 429);
+    `retry_after`: seconds the platform asked to wait."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+class TicketPlatform(Protocol):
+    async def check(self) -> None:
+        """Credentials and target (project, list) are usable; raises PlatformError."""
+
+    async def find(self, report_uuid: uuid.UUID) -> CreatedIssue | None:
+        """The issue or card already made for this report, if any."""
+
+    async def create(self, report: Report) -> CreatedIssue:
+        """Make the issue or card."""
+
+
+def report_text(report: Report) -> str:
+    """The text forwarded: the description, who reported it, from where, which report."""
+    reporter = report.reporter_email
+    if report.reporter_name:
+        reporter = f"{report.reporter_name} <{report.reporter_email}>"
+    return (
+        f"{report.description}\n\n"
+        f"Reported by: {reporter}\n"
+        f"Source: {'web form' if report.source == 'web' else 'email'}\n"
+        f"Report: {report.uuid}"
+    )
+
+
+def reference_label(report_uuid: uuid.UUID) -> str:
+    """The tag written on the platform so a retry can find what a lost answer made."""
+    return f"sit-{report_uuid}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_from_response(platform: str, response: httpx.Response, summary: str) -> PlatformError:
+    """Map an HTTP answer to a typed error, keeping the platform's text for people."""
+    status = response.status_code
+    body = response.text.strip().replace("\n", " ")[:500]
+    retryable = status == 429 or status >= 500
+    retry_after = _retry_after(response)
+    if status == 429 and retry_after is None and platform == "trello":
+        retry_after = 10.0  # Trello's 429s carry no Retry-After: one 10-second window
+    return PlatformError(
+        f"{platform} answered {status} {summary}: {body or response.reason_phrase}",
+        retryable=retryable,
+        retry_after=retry_after,
+        status=status,
+    )
+
+
+def error_from_transport(platform: str, exc: httpx.HTTPError) -> PlatformError:
+    if isinstance(exc, httpx.TimeoutException):
+        return PlatformError(f"{platform} did not answer in time", retryable=True)
+    return PlatformError(f"could not reach {platform}: {type(exc).__name__} {exc}", retryable=True)

@@ -1,0 +1,214 @@
+"""Forwarding: board settings, the platform clients, external tickets and their push."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Manager
+from app.boards.models import Board
+from app.boards.service import get_board
+from app.config import Settings
+from app.core.clock import clock
+from app.core.crypto import FieldCipher
+from app.integrations.base import PlatformError, Report, TicketPlatform
+from app.integrations.jira import JiraCloud
+from app.integrations.models import ExternalTicket
+from app.integrations.schemas import IntegrationSettings, JiraIntegration
+from app.integrations.trello import Trello
+from app.standby.service import add_item
+from app.tickets import notifications
+from app.tickets.service import board_inbox, new_report_uuid
+
+log = logging.getLogger(__name__)
+
+# The secret of each platform, stored encrypted under "<name>_encrypted".
+SECRET_FIELDS = {"jira": "api_token", "trello": "token"}
+
+
+def _context(board_id: int, field: str) -> str:
+    return f"boards.external_config.{field}:{board_id}"
+
+
+def stored_config(board: Board, data: IntegrationSettings, settings: Settings) -> dict[str, Any]:
+    secret_field = SECRET_FIELDS[data.platform]
+    values = data.model_dump(mode="json", exclude={"platform", secret_field})
+    secret = getattr(data, secret_field).get_secret_value()
+    cipher = FieldCipher(settings.encryption_keys())
+    values[f"{secret_field}_encrypted"] = cipher.encrypt(
+        secret, context=_context(board.id, secret_field)
+    )
+    if isinstance(data, JiraIntegration):
+        values["site_url"] = str(data.site_url).rstrip("/")
+    return values
+
+
+async def set_integration(
+    session: AsyncSession,
+    settings: Settings,
+    manager: Manager,
+    board_id: int,
+    data: IntegrationSettings,
+) -> Board:
+    board = await get_board(session, manager, board_id)
+    board.external_platform = data.platform
+    board.external_config = stored_config(board, data, settings)
+    await session.flush()
+    return board
+
+
+async def remove_integration(session: AsyncSession, manager: Manager, board_id: int) -> Board:
+    """Reports go to internal tickets again; forwards already pending still go out."""
+    board = await get_board(session, manager, board_id)
+    board.external_platform = None
+    board.external_config = None
+    await session.flush()
+    return board
+
+
+def platform_for(
+    platform: str,
+    config: dict[str, Any],
+    board_id: int,
+    settings: Settings,
+    client: httpx.AsyncClient,
+) -> TicketPlatform:
+    secret_field = SECRET_FIELDS[platform]
+    secret = FieldCipher(settings.encryption_keys()).decrypt(
+        config[f"{secret_field}_encrypted"], context=_context(board_id, secret_field)
+    )
+    timeout = settings.INTEGRATION_TIMEOUT_SECONDS
+    if platform == "jira":
+        return JiraCloud(
+            site_url=config["site_url"],
+            email=config["email"],
+            api_token=secret,
+            project_key=config["project_key"],
+            issue_type=config["issue_type"],
+            client=client,
+            timeout=timeout,
+        )
+    return Trello(
+        api_key=config["api_key"],
+        token=secret,
+        list_id=config["list_id"],
+        base_url=settings.TRELLO_API_BASE_URL,
+        client=client,
+        timeout=timeout,
+    )
+
+
+async def check_platform(platform: TicketPlatform) -> tuple[bool, str | None]:
+    try:
+        await platform.check()
+    except PlatformError as exc:
+        return False, str(exc)
+    return True, None
+
+
+async def create_external_ticket(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    board: Board,
+    title: str,
+    description: str,
+    reporter_email: str,
+    reporter_name: str | None,
+    source: str,
+    language: str,
+    email_message_id: str | None = None,
+    acknowledge: bool = True,
+    ack_headers: dict[str, str] | None = None,
+) -> ExternalTicket:
+    """A report for a connected board: stored `pending` and answered at once; the
+    forwarder pushes it after commit."""
+    assert board.external_platform
+    external = ExternalTicket(
+        uuid=await new_report_uuid(session),
+        board_id=board.id,
+        platform=board.external_platform,
+        title=title,
+        description=description,
+        reporter_email=reporter_email,
+        reporter_name=reporter_name or None,
+        source=source,
+        language=language,
+        email_message_id=email_message_id,
+        status="pending",
+        next_attempt_at=clock.now(),
+    )
+    session.add(external)
+    await session.flush()
+    if acknowledge:
+        await notifications.notify_reporter(
+            session,
+            settings,
+            kind="ticket_received",
+            report_uuid=external.uuid,
+            to=reporter_email,
+            language=language,
+            title=title,
+            board_name=board.name,
+            headers=ack_headers,
+            inbox=await board_inbox(session, board),
+        )
+    log.info(
+        "report queued for forwarding", extra={"board_id": board.id, "platform": external.platform}
+    )
+    return external
+
+
+def report_of(external: ExternalTicket, settings: Settings) -> Report:
+    return Report(
+        uuid=external.uuid,
+        title=external.title,
+        description=external.description,
+        reporter_email=external.reporter_email,
+        reporter_name=external.reporter_name,
+        source=external.source,
+        status_url=notifications.status_url(settings, external.uuid),
+    )
+
+
+def backoff(settings: Settings, attempts: int, retry_after: float | None) -> float:
+    """Exponential backoff with jitter from FORWARD_RETRY_BASE_SECONDS; never sooner
+    than the platform's Retry-After."""
+    delay = settings.FORWARD_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)
+    delay *= random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+    return max(delay, retry_after or 0.0)
+
+
+async def park_failed(
+    session: AsyncSession, external: ExternalTicket, board: Board, error: str
+) -> None:
+    """A push that failed for good waits in its manager's standby queue."""
+    external.status = "failed"
+    external.last_error = error
+    external.lease_until = None
+    await add_item(
+        session,
+        manager_id=board.manager_id,
+        kind="failed_external",
+        reason="platform_error",
+        external_ticket_id=external.id,
+        payload={
+            "title": external.title,
+            "sender": external.reporter_email,
+            "sender_name": external.reporter_name,
+            "platform": external.platform,
+            "board": {"id": board.id, "name": board.name},
+            "last_error": error,
+            "attempts": external.attempts,
+        },
+    )
+    log.warning("forward failed; waiting in standby", extra={"error": error})
+
+
+def next_attempt(settings: Settings, external: ExternalTicket, exc: PlatformError) -> timedelta:
+    return timedelta(seconds=backoff(settings, external.attempts, exc.retry_after))

@@ -1,0 +1,112 @@
+"""Clearing the standby queue: assign, retry, convert, discard — each exactly once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import Manager
+from app.boards.placement import Placed, place_report
+from app.boards.service import get_board
+from app.config import Settings
+from app.core.clock import clock
+from app.core.errors import ValidationFailed
+from app.core.i18n import pick_language
+from app.inboxes.models import EmailInbox
+from app.integrations.models import ExternalTicket
+from app.mail.ingest import threading_headers
+from app.standby.service import lock_pending, resolve
+from app.tickets.models import Ticket
+from app.tickets.service import create_ticket
+
+log = logging.getLogger(__name__)
+
+
+async def assign(
+    session: AsyncSession, settings: Settings, manager: Manager, item_id: int, board_id: int
+) -> Placed:
+    """An unrouted email becomes a report on the board; its sender is answered now."""
+    item = await lock_pending(session, manager, item_id, kind="unrouted_email")
+    board = await get_board(session, manager, board_id)
+    if not board.is_active:
+        raise ValidationFailed("board_id", "the board is archived")
+    payload: dict[str, Any] = item.payload
+    sender = payload.get("sender")
+    if not sender:
+        raise ValidationFailed("id", "the email has no sender address to answer; discard it")
+    inbox = await session.get(EmailInbox, item.email_inbox_id) if item.email_inbox_id else None
+    message_id = payload.get("message_id")
+    placed = await place_report(
+        session,
+        settings,
+        board=board,
+        title=str(payload.get("title") or payload.get("subject") or "(no subject)")[:255],
+        description=str(payload.get("text") or "")[:20_000],
+        reporter_email=str(sender),
+        reporter_name=(payload.get("sender_name") or None),
+        source="email",
+        language=pick_language(payload.get("content_language"), manager.language),
+        email_message_id=message_id,
+        ack_headers=threading_headers(message_id, payload.get("references") or [])
+        if message_id
+        else None,
+        inbox=inbox,
+    )
+    resolve(item, manager)
+    log.info("standby email assigned", extra={"standby_id": item.id, "board_id": board.id})
+    return placed
+
+
+async def _external(session: AsyncSession, external_ticket_id: int | None) -> ExternalTicket:
+    external = await session.scalar(
+        select(ExternalTicket).where(ExternalTicket.id == external_ticket_id).with_for_update()
+    )
+    assert external is not None  # a CHECK guarantees failed_external items have one
+    return external
+
+
+async def retry(session: AsyncSession, manager: Manager, item_id: int) -> None:
+    """Push the report again, with the board's current integration settings."""
+    item = await lock_pending(session, manager, item_id, kind="failed_external")
+    external = await _external(session, item.external_ticket_id)
+    external.status = "pending"
+    external.attempts = 0  # a fresh budget; last_error stays, so the UUID is looked up first
+    external.next_attempt_at = clock.now()
+    external.lease_until = None
+    item.retry_count += 1
+    resolve(item, manager)
+
+
+async def convert(
+    session: AsyncSession, settings: Settings, manager: Manager, item_id: int
+) -> Ticket:
+    """Keep a failed forward as an internal ticket on the same board, under the same
+    UUID: the reporter's link shows the ticket from then on."""
+    item = await lock_pending(session, manager, item_id, kind="failed_external")
+    external = await _external(session, item.external_ticket_id)
+    board = await get_board(session, manager, external.board_id)
+    ticket = await create_ticket(
+        session,
+        settings,
+        board=board,
+        title=external.title,
+        description=external.description,
+        reporter_email=external.reporter_email,
+        reporter_name=external.reporter_name,
+        source=external.source,
+        language=external.language,
+        email_message_id=external.email_message_id,
+        acknowledge=False,  # the reporter already has the link
+        report_uuid=external.uuid,
+    )
+    external.converted_ticket_id = ticket.id
+    resolve(item, manager)
+    return ticket
+
+
+async def discard(session: AsyncSession, manager: Manager, item_id: int) -> None:
+    item = await lock_pending(session, manager, item_id, kind=None)
+    resolve(item, manager, status="discarded")
