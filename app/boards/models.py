@@ -29,7 +29,8 @@ class Board(Timestamps, Base):
         ForeignKey("email_inboxes.id", ondelete="SET NULL"), index=True
     )
     external_platform: Mapped[str | None] = mapped_column(Text)
-    external_config: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # none_as_null: None is SQL NULL (not JSON null), as the CHECK on the platform expects.
+    external_config: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     archived_at: Mapped[datetime | None]
 

@@ -91,7 +91,7 @@ def error_from_response(platform: str, response: httpx.Response, summary: str) -
     body = response.text.strip().replace("\n", " ")[:500]
     retryable = status == 429 or status >= 500
     retry_after = _retry_after(response)
-    if status == 429 and retry_after is None and platform == "trello":
+    if status == 429 and retry_after is None and platform.lower() == "trello":
         retry_after = 10.0  # Trello's 429s carry no Retry-After: one 10-second window
     return PlatformError(
         f"{platform} answered {status} {summary}: {body or response.reason_phrase}",
