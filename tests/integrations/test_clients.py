@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -27,18 +27,6 @@ def report(**overrides: object) -> Report:
     }
     values.update(overrides)
     return Report(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def jira() -> Iterator[FakeJira]:
-    with FakeJira() as fake:
-        yield fake
-
-
-@pytest.fixture
-def trello() -> Iterator[FakeTrello]:
-    with FakeTrello() as fake:
-        yield fake
 
 
 @pytest.fixture
