@@ -115,8 +115,8 @@ async def set_keywords(
     session: AsyncSession, manager: Manager, board_id: int, keywords: Sequence[str]
 ) -> Board:
     board = await get_board(session, manager, board_id)
-    await _replace_keywords(session, board, keywords)
     board.updated_at = clock.now()
+    await _replace_keywords(session, board, keywords)
     return board
 
 

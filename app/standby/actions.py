@@ -56,6 +56,7 @@ async def assign(
         inbox=inbox,
     )
     resolve(item, manager)
+    await session.flush()
     log.info("standby email assigned", extra={"standby_id": item.id, "board_id": board.id})
     return placed
 
@@ -78,6 +79,7 @@ async def retry(session: AsyncSession, manager: Manager, item_id: int) -> None:
     external.lease_until = None
     item.retry_count += 1
     resolve(item, manager)
+    await session.flush()
 
 
 async def convert(
@@ -104,9 +106,11 @@ async def convert(
     )
     external.converted_ticket_id = ticket.id
     resolve(item, manager)
+    await session.flush()
     return ticket
 
 
 async def discard(session: AsyncSession, manager: Manager, item_id: int) -> None:
     item = await lock_pending(session, manager, item_id, kind=None)
     resolve(item, manager, status="discarded")
+    await session.flush()
