@@ -132,8 +132,17 @@ LIVE_ENCRYPTION_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 @pytest.fixture
+def live_env_overrides() -> dict[str, str]:
+    """More settings for `live_stack`; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
 def live_stack(
-    db_server: DatabaseServer, smtp_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+    db_server: DatabaseServer,
+    smtp_server: SmtpServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    live_env_overrides: dict[str, str],
 ) -> Iterator[LiveStack]:
     with db_server.fresh("live") as url:
         env = cli_env(
@@ -148,6 +157,7 @@ def live_stack(
             PUBLIC_BASE_URL="http://tracker.example.com",
             LOGIN_RATE_LIMIT="5/minute",
             LOG_LEVEL="DEBUG",
+            **live_env_overrides,
         )
         with serve(free_port(), env) as server:
             server.wait_until_ready()

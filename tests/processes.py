@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,14 +42,26 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 @dataclass
 class Server:
     base_url: str
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        """Everything the process has written so far (it goes to a file, never a pipe
+        that could fill up and stall the server)."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 60) -> str:
+        """Send `signum`, wait for the exit, return the whole output."""
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            self.process.wait(timeout)
+        return self.output()
 
     def wait_until_ready(self) -> httpx.Response:
         deadline = time.monotonic() + STARTUP_DEADLINE
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise AssertionError(f"server exited early:\n{output}")
+                raise AssertionError(f"server exited early:\n{self.output()}")
             try:
                 response = httpx.get(f"{self.base_url}/ready", timeout=2)
                 if response.status_code == 200:
@@ -61,17 +75,19 @@ class Server:
 @contextmanager
 def serve(port: int, env: dict[str, str]) -> Iterator[Server]:
     """`python -m app serve` on a port; killed at the end if still running."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "serve", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False) as log:
+        path = Path(log.name)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        yield Server(f"http://127.0.0.1:{port}", process)
+        yield Server(f"http://127.0.0.1:{port}", process, path)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait(30)
+        path.unlink(missing_ok=True)

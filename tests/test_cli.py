@@ -52,8 +52,7 @@ def test_serve_with_no_settings_runs_on_an_embedded_database(
     assert pid_file.exists()
     postgres_pid = int(pid_file.read_text().splitlines()[0])
 
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=60)
+    output = server.stop(signal.SIGTERM)
     assert process.returncode == 0, output
     # The embedded PostgreSQL stopped with it, and the dev keys were generated once.
     assert not pid_file.exists()

@@ -130,8 +130,7 @@ def test_the_whole_account_story(live_stack: LiveStack) -> None:
     # Nobody else got mail.
     assert {str(m["To"]) for m in smtp.mailbox.messages} == {"Ewa.Kowalska@example.com"}
 
-    server.process.send_signal(signal.SIGTERM)
-    output, _ = server.process.communicate(timeout=60)
+    output = server.stop(signal.SIGTERM)
     assert server.process.returncode == 0
     assert '"message": "login"' in output  # the log was captured
     hashes = _stored_hashes(url)
