@@ -20,7 +20,7 @@ from app.db import get_session, request_transaction
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
 from tests.dovecot import Dovecot, running_dovecot
-from tests.processes import Server, cli_env, serve
+from tests.processes import Server, cli_env, run_cli, serve
 from tests.smtp import SmtpServer, running_smtp_server
 
 # Nothing in a test run may read the developer's own configuration by accident.
@@ -125,6 +125,28 @@ class LiveStack:
 
     def api(self) -> httpx.Client:
         return httpx.Client(base_url=f"{self.server.base_url}/api/v1", timeout=30)
+
+    def signed_in_manager(
+        self, email: str = "boss@example.com"
+    ) -> tuple[httpx.Client, dict[str, str]]:
+        """A verified manager made with the CLI, signed in: (API client, auth headers)."""
+        created = run_cli(
+            "create-manager",
+            "--email",
+            email,
+            "--password",
+            "long enough secret",
+            "--name",
+            "Boss",
+            "--verified",
+            env=self.env,
+        )
+        assert created.returncode == 0, created.stderr
+        api = self.api()
+        token = api.post(
+            "/auth/login", json={"email": email, "password": "long enough secret"}
+        ).json()
+        return api, {"Authorization": f"Bearer {token['access_token']}"}
 
 
 LIVE_SECRET_KEY = secrets.token_urlsafe(48)

@@ -8,16 +8,27 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_DEADLINE = 90.0
 _INHERITED_SECRETS = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "APP_ENV")
+
+
+def wait_until(check: Callable[[], Any], deadline: float = 30.0, what: str = "condition") -> Any:
+    """Poll `check` until it returns something truthy (and return that), or fail."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if value := check():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not met within {deadline} s")
 
 
 def cli_env(**overrides: str) -> dict[str, str]:

@@ -4,15 +4,12 @@ through a real SMTP server (SPEC 4.3)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.conftest import LiveStack
 from tests.dovecot import Dovecot
-from tests.processes import run_cli
+from tests.processes import wait_until
 
 SAMPLES = Path(__file__).resolve().parents[1] / "mail" / "samples"
 
@@ -25,45 +22,13 @@ def message(subject: str, body: str, msgid: str, sender: str = "jan@example.org"
     ).encode()
 
 
-def wait_until(check: Callable[[], Any], deadline: float = 30.0) -> Any:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
-def signed_in(stack: LiveStack) -> tuple[httpx.Client, dict[str, str]]:
-    assert (
-        run_cli(
-            "create-manager",
-            "--email",
-            "boss@example.com",
-            "--password",
-            "long enough secret",
-            "--name",
-            "Boss",
-            "--verified",
-            env=stack.env,
-        ).returncode
-        == 0
-    )
-    api = stack.api()
-    token = api.post(
-        "/auth/login", json={"email": "boss@example.com", "password": "long enough secret"}
-    ).json()
-    return api, {"Authorization": f"Bearer {token['access_token']}"}
-
-
 def test_mail_becomes_tickets_exactly_once(live_stack: LiveStack, dovecot: Dovecot) -> None:
     login, password = dovecot.add_user()
     # Already there before the inbox is connected: the read one stays alone.
     dovecot.append(login, password, message("Printer old and read", "x", "old-read"), seen=True)
     dovecot.append(login, password, message("Printer waiting", "unanswered", "old-unseen"))
 
-    api, auth = signed_in(live_stack)
+    api, auth = live_stack.signed_in_manager()
     inbox = api.post(
         "/inboxes",
         headers=auth,

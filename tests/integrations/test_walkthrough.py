@@ -3,8 +3,6 @@ board pointing at local fakes, reports by form and by email, failures in standby
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -15,7 +13,7 @@ from tests.dovecot import Dovecot
 from tests.fakes.jira import FakeJira
 from tests.fakes.trello import FakeTrello
 from tests.integrations.conftest import jira_settings, trello_settings
-from tests.processes import run_cli
+from tests.processes import wait_until
 
 
 @pytest.fixture
@@ -28,15 +26,6 @@ def live_env_overrides(trello: FakeTrello) -> dict[str, str]:
     }
 
 
-def wait_until(check: Callable[[], Any], deadline: float = 30.0) -> Any:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if value := check():
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
-
-
 def email(subject: str, number: int) -> bytes:
     return (
         f"From: reporter{number}@example.org\r\nSubject: {subject}\r\n"
@@ -47,25 +36,7 @@ def email(subject: str, number: int) -> bytes:
 def test_forwarding_end_to_end(
     live_stack: LiveStack, dovecot: Dovecot, jira: FakeJira, trello: FakeTrello
 ) -> None:
-    assert (
-        run_cli(
-            "create-manager",
-            "--email",
-            "boss@example.com",
-            "--password",
-            "long enough secret",
-            "--name",
-            "Boss",
-            "--verified",
-            env=live_stack.env,
-        ).returncode
-        == 0
-    )
-    api = live_stack.api()
-    token = api.post(
-        "/auth/login", json={"email": "boss@example.com", "password": "long enough secret"}
-    ).json()
-    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    api, auth = live_stack.signed_in_manager()
     login, password = dovecot.add_user()
     inbox = api.post(
         "/inboxes",

@@ -13,27 +13,10 @@ import re
 import httpx
 
 from tests.conftest import LiveStack
-from tests.processes import run_cli
 
 
 def test_report_follow_and_close(live_stack: LiveStack) -> None:
-    api = live_stack.api()
-    created = run_cli(
-        "create-manager",
-        "--email",
-        "boss@example.com",
-        "--password",
-        "long enough secret",
-        "--name",
-        "Boss",
-        "--verified",
-        env=live_stack.env,
-    )
-    assert created.returncode == 0, created.stderr
-    tokens = api.post(
-        "/auth/login", json={"email": "boss@example.com", "password": "long enough secret"}
-    ).json()
-    auth = {"Authorization": f"Bearer {tokens['access_token']}"}
+    api, auth = live_stack.signed_in_manager()
     board = api.post(
         "/boards",
         headers=auth,

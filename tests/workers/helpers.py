@@ -18,7 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tests.processes import PROJECT_ROOT
+from tests.processes import PROJECT_ROOT, wait_until
+
+__all__ = ["query", "seed_inbox", "wait_until", "worker"]
 
 
 def query(url: str, sql: str, **params: Any) -> list[Any]:
@@ -34,16 +36,6 @@ def query(url: str, sql: str, **params: Any) -> list[Any]:
     # In a thread of its own: callers may sit inside a running event loop.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, run()).result()
-
-
-def wait_until(check: Any, deadline: float = 60.0, what: str = "condition") -> Any:
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not met in time")
 
 
 @dataclass

@@ -9,6 +9,7 @@ import os
 import secrets
 from collections import defaultdict
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -99,15 +100,16 @@ def test_two_workers_share_inboxes_without_overlap(
         DATA_DIR=str(tmp_path),
         SECRET_KEY=secrets.token_urlsafe(40),
         ENCRYPTION_KEY=KEY,
-        WORKER_LEASE_SECONDS="3",
+        WORKER_LEASE_SECONDS="2",
     )
     with worker(env) as first, worker(env) as second:
         for round_ in range(2):
             for index, (login, password) in enumerate(boxes):
                 dovecot.append(login, password, message(index, round_))
+            expected = 4 * (round_ + 1)
             wait_until(
-                lambda r=round_: (
-                    query(database, "SELECT count(*) FROM tickets")[0][0] == 4 * (r + 1)
+                partial(
+                    lambda n: query(database, "SELECT count(*) FROM tickets")[0][0] == n, expected
                 ),
                 what=f"round {round_}",
             )
@@ -115,13 +117,16 @@ def test_two_workers_share_inboxes_without_overlap(
             # the next round starts once every inbox has changed hands at least once more.
             ended = round_ * 4 + 4
             wait_until(
-                lambda n=ended: (
-                    sum(
-                        1
-                        for e in sessions(first.output() + second.output())
-                        if e[3] == "inbox session ended"
-                    )
-                    >= n
+                partial(
+                    lambda n: (
+                        sum(
+                            1
+                            for e in sessions(first.output() + second.output())
+                            if e[3] == "inbox session ended"
+                        )
+                        >= n
+                    ),
+                    ended,
                 ),
                 deadline=60,
                 what="hand-overs",
