@@ -13,7 +13,7 @@ from app.boards.models import Board
 from app.config import Settings
 from app.inboxes.models import EmailInbox
 from app.integrations.service import create_external_ticket
-from app.tickets.service import create_ticket
+from app.tickets.service import NewReport, create_ticket
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,7 @@ async def place_report(
     settings: Settings,
     *,
     board: Board,
-    title: str,
-    description: str,
-    reporter_email: str,
-    reporter_name: str | None,
-    source: str,
-    language: str,
-    email_message_id: str | None = None,
+    report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
     inbox: EmailInbox | None = None,
@@ -44,13 +38,7 @@ async def place_report(
             session,
             settings,
             board=board,
-            title=title,
-            description=description,
-            reporter_email=reporter_email,
-            reporter_name=reporter_name,
-            source=source,
-            language=language,
-            email_message_id=email_message_id,
+            report=report,
             acknowledge=acknowledge,
             ack_headers=ack_headers,
         )
@@ -59,13 +47,7 @@ async def place_report(
         session,
         settings,
         board=board,
-        title=title,
-        description=description,
-        reporter_email=reporter_email,
-        reporter_name=reporter_name,
-        source=source,
-        language=language,
-        email_message_id=email_message_id,
+        report=report,
         acknowledge=acknowledge,
         ack_headers=ack_headers,
         inbox=inbox,

@@ -23,7 +23,7 @@ from app.integrations.schemas import IntegrationSettings, JiraIntegration
 from app.integrations.trello import Trello
 from app.standby.service import add_item
 from app.tickets import notifications
-from app.tickets.service import board_inbox, new_report_uuid
+from app.tickets.service import NewReport, board_inbox, new_report_uuid
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,7 @@ async def create_external_ticket(
     settings: Settings,
     *,
     board: Board,
-    title: str,
-    description: str,
-    reporter_email: str,
-    reporter_name: str | None,
-    source: str,
-    language: str,
-    email_message_id: str | None = None,
+    report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
 ) -> ExternalTicket:
@@ -133,15 +127,9 @@ async def create_external_ticket(
         uuid=await new_report_uuid(session),
         board_id=board.id,
         platform=board.external_platform,
-        title=title,
-        description=description,
-        reporter_email=reporter_email,
-        reporter_name=reporter_name or None,
-        source=source,
-        language=language,
-        email_message_id=email_message_id,
         status="pending",
         next_attempt_at=clock.now(),
+        **report.fields(),
     )
     session.add(external)
     await session.flush()
@@ -151,9 +139,9 @@ async def create_external_ticket(
             settings,
             kind="ticket_received",
             report_uuid=external.uuid,
-            to=reporter_email,
-            language=language,
-            title=title,
+            to=report.reporter_email,
+            language=report.language,
+            title=report.title,
             board_name=board.name,
             headers=ack_headers,
             inbox=await board_inbox(session, board),

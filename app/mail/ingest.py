@@ -30,6 +30,7 @@ from app.mail.models import OutgoingEmail, ProcessedEmail
 from app.mail.parse import IncomingEmail, parse_email
 from app.standby.service import add_item
 from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX, Ticket
+from app.tickets.service import NewReport
 
 log = logging.getLogger(__name__)
 
@@ -238,10 +239,7 @@ async def ingest_message(
     manager_language = await session.scalar(
         select(Manager.language).where(Manager.id == inbox.manager_id)
     )
-    placed = await place_report(
-        session,
-        settings,
-        board=board,
+    report = NewReport(
         title=ticket_title(mail),
         description=ticket_description(mail),
         reporter_email=mail.sender_email,
@@ -249,6 +247,12 @@ async def ingest_message(
         source="email",
         language=pick_language(mail.content_language, manager_language),
         email_message_id=mail.message_id[:998],
+    )
+    placed = await place_report(
+        session,
+        settings,
+        board=board,
+        report=report,
         acknowledge=kind != "bulk",  # lists and bulk senders are never answered
         ack_headers=threading_headers(mail.message_id, mail.references),
         inbox=inbox,

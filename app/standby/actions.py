@@ -20,7 +20,7 @@ from app.integrations.models import ExternalTicket
 from app.mail.ingest import threading_headers
 from app.standby.service import lock_pending, resolve
 from app.tickets.models import Ticket
-from app.tickets.service import create_ticket
+from app.tickets.service import NewReport, create_ticket
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +39,18 @@ async def assign(
         raise ValidationFailed("id", "the email has no sender address to answer; discard it")
     inbox = await session.get(EmailInbox, item.email_inbox_id) if item.email_inbox_id else None
     message_id = payload.get("message_id")
-    placed = await place_report(
-        session,
-        settings,
-        board=board,
+    report = NewReport(
         title=str(payload.get("title") or payload.get("subject") or "(no subject)")[:255],
         description=str(payload.get("text") or "")[:20_000],
         reporter_email=str(sender),
-        reporter_name=(payload.get("sender_name") or None),
+        reporter_name=payload.get("sender_name") or None,
         source="email",
         language=pick_language(payload.get("content_language"), manager.language),
         email_message_id=message_id,
-        ack_headers=threading_headers(message_id, payload.get("references") or [])
-        if message_id
-        else None,
-        inbox=inbox,
+    )
+    headers = threading_headers(message_id, payload.get("references") or []) if message_id else None
+    placed = await place_report(
+        session, settings, board=board, report=report, ack_headers=headers, inbox=inbox
     )
     resolve(item, manager)
     await session.flush()
@@ -90,10 +87,7 @@ async def convert(
     item = await lock_pending(session, manager, item_id, kind="failed_external")
     external = await _external(session, item.external_ticket_id)
     board = await get_board(session, manager, external.board_id)
-    ticket = await create_ticket(
-        session,
-        settings,
-        board=board,
+    report = NewReport(
         title=external.title,
         description=external.description,
         reporter_email=external.reporter_email,
@@ -101,6 +95,12 @@ async def convert(
         source=external.source,
         language=external.language,
         email_message_id=external.email_message_id,
+    )
+    ticket = await create_ticket(
+        session,
+        settings,
+        board=board,
+        report=report,
         acknowledge=False,  # the reporter already has the link
         report_uuid=external.uuid,
     )

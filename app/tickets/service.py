@@ -6,6 +6,8 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import exists, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,25 @@ UUID_ATTEMPTS = 5
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+@dataclass(frozen=True)
+class NewReport:
+    """A report as it arrives (web form, email, standby), before it has a board's row."""
+
+    title: str
+    description: str
+    reporter_email: str
+    reporter_name: str | None
+    source: str  # web | email
+    language: str
+    email_message_id: str | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The columns tickets and external tickets share."""
+        values = asdict(self)
+        values["reporter_name"] = self.reporter_name or None
+        return values
+
+
 async def new_report_uuid(session: AsyncSession) -> uuid.UUID:
     """A UUID unused by both tickets and external tickets (one namespace: /t/{uuid})."""
     for _ in range(UUID_ATTEMPTS):
@@ -59,13 +80,7 @@ async def create_ticket(
     settings: Settings,
     *,
     board: Board,
-    title: str,
-    description: str,
-    reporter_email: str,
-    reporter_name: str | None,
-    source: str,
-    language: str,
-    email_message_id: str | None = None,
+    report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
     inbox: EmailInbox | None = None,
@@ -77,14 +92,8 @@ async def create_ticket(
     ticket = Ticket(
         uuid=report_uuid or await new_report_uuid(session),
         board_id=board.id,
-        title=title,
-        description=description,
-        reporter_email=reporter_email,
-        reporter_name=reporter_name or None,
-        source=source,
         state="new",
-        language=language,
-        email_message_id=email_message_id,
+        **report.fields(),
     )
     session.add(ticket)
     await session.flush()
@@ -95,15 +104,15 @@ async def create_ticket(
             settings,
             kind="ticket_received",
             report_uuid=ticket.uuid,
-            to=reporter_email,
-            language=language,
-            title=title,
+            to=report.reporter_email,
+            language=report.language,
+            title=report.title,
             board_name=board.name,
             headers=ack_headers,
             inbox=inbox or await board_inbox(session, board),
         )
     await session.flush()
-    log.info("ticket created", extra={"board_id": board.id, "source": source})
+    log.info("ticket created", extra={"board_id": board.id, "source": report.source})
     return ticket
 
 

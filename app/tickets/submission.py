@@ -13,7 +13,7 @@ from app.core.errors import TooManyRequests
 from app.core.i18n import from_accept_language
 from app.ratelimit.service import hit_or_refuse
 from app.tickets.schemas import PublicSubmission
-from app.tickets.service import public_board, reporter_language
+from app.tickets.service import NewReport, public_board, reporter_language
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,7 @@ async def submit_public(
     language = await reporter_language(
         session, board, data.language, from_accept_language(accept_language)
     )
-    placed = await place_report(
-        session,
-        settings,
-        board=board,
+    report = NewReport(
         title=data.title,
         description=data.description,
         reporter_email=str(data.email),
@@ -56,4 +53,5 @@ async def submit_public(
         source="web",
         language=language,
     )
+    placed = await place_report(session, settings, board=board, report=report)
     return placed.uuid
