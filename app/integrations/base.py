@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -105,3 +105,18 @@ def error_from_transport(platform: str, exc: httpx.HTTPError) -> PlatformError:
     if isinstance(exc, httpx.TimeoutException):
         return PlatformError(f"{platform} did not answer in time", retryable=True)
     return PlatformError(f"could not reach {platform}: {type(exc).__name__} {exc}", retryable=True)
+
+
+async def send(
+    client: httpx.AsyncClient,
+    platform: str,
+    method: str,
+    url: str,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One call to a platform (kwargs go to httpx: auth, headers, timeout, json …);
+    transport failures come out as PlatformError."""
+    try:
+        return await client.request(method, url, **kwargs)
+    except httpx.HTTPError as exc:
+        raise error_from_transport(platform, exc) from None

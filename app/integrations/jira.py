@@ -11,9 +11,9 @@ from app.integrations.base import (
     PlatformError,
     Report,
     error_from_response,
-    error_from_transport,
     reference_label,
     report_text,
+    send,
 )
 
 SUMMARY_MAX = 255
@@ -49,17 +49,16 @@ class JiraCloud:
         self.timeout = timeout
 
     async def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        try:
-            return await self.client.request(
-                method,
-                f"{self.site}{path}",
-                auth=self.auth,
-                timeout=self.timeout,
-                headers={"Accept": "application/json"},
-                **kwargs,  # type: ignore[arg-type]
-            )
-        except httpx.HTTPError as exc:
-            raise error_from_transport("Jira", exc) from None
+        return await send(
+            self.client,
+            "Jira",
+            method,
+            f"{self.site}{path}",
+            timeout=self.timeout,
+            auth=self.auth,
+            headers={"Accept": "application/json"},
+            **kwargs,
+        )
 
     async def check(self) -> None:
         me = await self._call("GET", "/rest/api/3/myself")

@@ -23,7 +23,7 @@ from app.integrations.schemas import IntegrationSettings, JiraIntegration
 from app.integrations.trello import Trello
 from app.standby.service import add_item
 from app.tickets import notifications
-from app.tickets.service import NewReport, board_inbox, new_report_uuid
+from app.tickets.service import NewReport, acknowledge_report, new_report_uuid
 
 log = logging.getLogger(__name__)
 
@@ -134,17 +134,13 @@ async def create_external_ticket(
     session.add(external)
     await session.flush()
     if acknowledge:
-        await notifications.notify_reporter(
+        await acknowledge_report(
             session,
             settings,
-            kind="ticket_received",
+            board=board,
             report_uuid=external.uuid,
-            to=report.reporter_email,
-            language=report.language,
-            title=report.title,
-            board_name=board.name,
+            report=report,
             headers=ack_headers,
-            inbox=await board_inbox(session, board),
         )
     log.info(
         "report queued for forwarding", extra={"board_id": board.id, "platform": external.platform}

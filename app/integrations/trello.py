@@ -11,9 +11,9 @@ from app.integrations.base import (
     PlatformError,
     Report,
     error_from_response,
-    error_from_transport,
     reference_label,
     report_text,
+    send,
 )
 
 DESC_MAX = 16_384
@@ -42,16 +42,15 @@ class Trello:
         }
 
     async def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        try:
-            return await self.client.request(
-                method,
-                f"{self.base}{path}",
-                headers=self.headers,
-                timeout=self.timeout,
-                **kwargs,  # type: ignore[arg-type]
-            )
-        except httpx.HTTPError as exc:
-            raise error_from_transport("Trello", exc) from None
+        return await send(
+            self.client,
+            "Trello",
+            method,
+            f"{self.base}{path}",
+            timeout=self.timeout,
+            headers=self.headers,
+            **kwargs,
+        )
 
     async def check(self) -> None:
         me = await self._call("GET", "/1/members/me", params={"fields": "id,username"})

@@ -99,21 +99,43 @@ async def create_ticket(
     await session.flush()
     session.add(TicketStatusChange(ticket_id=ticket.id, from_state=None, to_state="new"))
     if acknowledge:
-        await notifications.notify_reporter(
+        await acknowledge_report(
             session,
             settings,
-            kind="ticket_received",
+            board=board,
             report_uuid=ticket.uuid,
-            to=report.reporter_email,
-            language=report.language,
-            title=report.title,
-            board_name=board.name,
+            report=report,
             headers=ack_headers,
-            inbox=inbox or await board_inbox(session, board),
+            inbox=inbox,
         )
     await session.flush()
     log.info("ticket created", extra={"board_id": board.id, "source": report.source})
     return ticket
+
+
+async def acknowledge_report(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    board: Board,
+    report_uuid: uuid.UUID,
+    report: NewReport,
+    headers: dict[str, str] | None,
+    inbox: EmailInbox | None = None,
+) -> None:
+    """Queue the acknowledgement with the status link, through the board's inbox."""
+    await notifications.notify_reporter(
+        session,
+        settings,
+        kind="ticket_received",
+        report_uuid=report_uuid,
+        to=report.reporter_email,
+        language=report.language,
+        title=report.title,
+        board_name=board.name,
+        headers=headers,
+        inbox=inbox or await board_inbox(session, board),
+    )
 
 
 async def board_inbox(session: AsyncSession, board: Board) -> EmailInbox | None:
