@@ -151,6 +151,20 @@ def cmd_unsuspend(settings: Settings, args: argparse.Namespace) -> int:
     return _set_suspended(settings, args.email, False)
 
 
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from app.demo import Demo, seed_demo
+
+    async def seed(session: AsyncSession) -> Demo:
+        return await seed_demo(session, settings, email=args.email, password=args.password)
+
+    demo = _run_data_command(settings, seed)
+    print("demo data created" if demo.created else "demo data was already there")
+    print(f"sign in as {demo.manager.email} with the password given (default: demo-password)")
+    for board in demo.boards:
+        print(f"public form of {board.name}: {settings.PUBLIC_BASE_URL}/b/{board.public_id}")
+    return 0
+
+
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """The background workers alone, until SIGTERM/SIGINT."""
     from app.workers.runner import WorkerRunner
@@ -198,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--verified", action="store_true", help="mark the email as verified (no mail is sent)"
     )
     create.set_defaults(handler=cmd_create_manager)
+
+    demo = sub.add_parser("seed-demo", help="a demo manager with boards and tickets")
+    demo.add_argument("--email", default="demo@example.com")
+    demo.add_argument("--password", default="demo-password")
+    demo.set_defaults(handler=cmd_seed_demo)
 
     for name, handler, text in (
         ("suspend", cmd_suspend, "block a manager's sign-in and end every session"),

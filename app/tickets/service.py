@@ -219,6 +219,8 @@ async def transition(
     manager: Manager,
     ticket_id: int,
     change: TransitionRequest,
+    *,
+    notify: bool = True,
 ) -> Ticket:
     """Move the ticket, write its history row and queue the reporter's notice.
 
@@ -246,19 +248,20 @@ async def transition(
             changed_at=now,
         )
     )
-    await notifications.notify_reporter(
-        session,
-        settings,
-        kind="ticket_status",
-        report_uuid=ticket.uuid,
-        to=ticket.reporter_email,
-        language=ticket.language,
-        title=ticket.title,
-        board_name=board.name,
-        state=change.to_state,
-        comment=change.comment or None,
-        inbox=await board_inbox(session, board),
-    )
+    if notify:
+        await notifications.notify_reporter(
+            session,
+            settings,
+            kind="ticket_status",
+            report_uuid=ticket.uuid,
+            to=ticket.reporter_email,
+            language=ticket.language,
+            title=ticket.title,
+            board_name=board.name,
+            state=change.to_state,
+            comment=change.comment or None,
+            inbox=await board_inbox(session, board),
+        )
     await session.flush()
     log.info(
         "ticket moved",

@@ -1,4 +1,4 @@
-"""Operator commands: create-manager, suspend, unsuspend, worker."""
+"""Operator commands: create-manager, suspend, unsuspend, worker, seed-demo."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from tests.database import DatabaseServer
 from tests.processes import PROJECT_ROOT, cli_env, run_cli
 from tests.smtp import SmtpServer
+from tests.workers.helpers import query
 
 
 @pytest.fixture
@@ -134,3 +135,18 @@ def test_the_worker_command_sends_mail_and_stops_on_sigterm(
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+def test_seed_demo_makes_a_place_to_look_around_once(env: dict[str, str]) -> None:
+    first = run_cli("seed-demo", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "demo data created" in first.stdout and "/b/" in first.stdout
+    again = run_cli("seed-demo", env=env)
+    assert again.returncode == 0 and "already there" in again.stdout
+    url = env["DATABASE_URL"]
+    assert query(url, "SELECT count(*) FROM managers")[0][0] == 1
+    assert query(url, "SELECT count(*) FROM boards")[0][0] == 2
+    states = dict(query(url, "SELECT state, count(*) FROM tickets GROUP BY state"))
+    assert states == {"new": 2, "in_progress": 1, "closed": 1, "rejected": 1}
+    assert query(url, "SELECT count(*) FROM outgoing_emails")[0][0] == 0  # nobody is mailed
+    assert query(url, "SELECT count(*) FROM ticket_status_changes")[0][0] == 5 + 3
