@@ -1,9 +1,14 @@
 """`make bench`: measure the service against a ceiling on the same machine.
 
-Starts `python -m app serve` on a throwaway embedded PostgreSQL and times `/health`
-(no database) and `/ready` (one `SELECT 1`) over loopback HTTP, against the ceiling
-of a bare asyncpg `SELECT 1` loop on the same server. Prints requests per second
-and the ratio to the ceiling. Informative only: nothing here passes or fails.
+1. HTTP: starts `python -m app serve` on a throwaway embedded PostgreSQL and times
+   `/health` (no database) and `/ready` (one `SELECT 1`) over loopback HTTP, against
+   the ceiling of a bare asyncpg `SELECT 1` loop on the same server.
+2. Mail parsing: the shared corpus (or the project's samples) through
+   `parse_email` + `classify`, against the ceiling of the standard library's
+   `email.message_from_bytes` alone.
+
+Prints rates and their ratio to the ceiling. Informative only: nothing here passes
+or fails.
 """
 
 from __future__ import annotations
@@ -57,6 +62,33 @@ async def _ceiling_rate(socket_dir: str) -> float:
         await pool.close()
 
 
+def mail_rates() -> tuple[int, float, float]:
+    """(messages, parsed per second by the pipeline, by the bare standard library)."""
+    import email
+    import email.policy
+
+    from app.mail.classify import classify
+    from app.mail.parse import parse_email
+
+    root = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "mail"
+    if not root.is_dir():
+        root = Path(__file__).resolve().parents[1] / "tests" / "mail" / "samples"
+    raws = [
+        p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name not in ("PROVENANCE.md", ".gitattributes")
+    ]
+    started = time.perf_counter()
+    for raw in raws:
+        email.message_from_bytes(raw, policy=email.policy.default)
+    ceiling = len(raws) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for raw in raws:
+        classify(parse_email(raw))
+    pipeline = len(raws) / (time.perf_counter() - started)
+    return len(raws), pipeline, ceiling
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="delete")
@@ -77,6 +109,11 @@ def main() -> None:
     print(f"{'ceiling: asyncpg SELECT 1':<34}{ceiling:>10.0f}{1:>12.2f}")
     print(f"{'GET /ready (SELECT 1 over HTTP)':<34}{ready:>10.0f}{ready / ceiling:>12.2f}")
     print(f"{'GET /health (no database)':<34}{health:>10.0f}{health / ceiling:>12.2f}")
+    count, pipeline, bare = mail_rates()
+    print()
+    print(f"{'mail parsing (' + str(count) + ' messages)':<34}{'msg/s':>10}{'vs ceiling':>12}")
+    print(f"{'ceiling: email.message_from_bytes':<34}{bare:>10.0f}{1:>12.2f}")
+    print(f"{'parse_email + classify':<34}{pipeline:>10.0f}{pipeline / bare:>12.2f}")
 
 
 if __name__ == "__main__":
