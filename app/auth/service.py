@@ -33,7 +33,7 @@ from app.core.security import (
 )
 from app.db import violated_constraint
 from app.mail import outgoing
-from app.ratelimit.service import hit_or_refuse, record_hit, seconds_until_allowed
+from app.ratelimit.service import hit_or_refuse, record_hit, retry_after, undo_hit
 
 log = logging.getLogger(__name__)
 
@@ -203,19 +203,23 @@ async def login(
     """
     rate = settings.login_rate
     keys = [f"login:account-ip:{email.strip().lower()}|{client_ip}", f"login:ip:{client_ip}"]
-    wait = await seconds_until_allowed(session, keys=keys, rate=rate)
-    if wait is not None:
+    # Count the attempt before checking the password: the upsert locks the counter
+    # rows until this transaction ends, so parallel guesses queue up behind each other
+    # instead of all reading "no failures yet".
+    counts = [await record_hit(session, key=key, rate=rate) for key in keys]
+    if max(counts) > rate.limit:
+        wait = retry_after(rate)
         log.warning("login throttled", extra={"client_ip": client_ip})
-        raise TooManyRequests(
+        raise TooManyRequests(  # rolled back: the refused attempt itself is not counted
             f"Too many failed sign-in attempts. Try again in {wait} seconds.", retry_after=wait
         )
     manager = await find_by_email(session, email)
     matches, new_hash = await verify_password(password, manager.password_hash if manager else None)
     if manager is None or not matches:
-        for key in keys:
-            await record_hit(session, key=key, rate=rate)
         log.info("login failed", extra={"client_ip": client_ip})
-        raise InvalidCredentials(keep_changes=True)
+        raise InvalidCredentials(keep_changes=True)  # the failure stays counted
+    for key in keys:  # only failures count
+        await undo_hit(session, key=key, rate=rate)
     if new_hash:
         manager.password_hash = new_hash
     if manager.is_suspended:

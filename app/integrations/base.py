@@ -85,10 +85,32 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def error_text(response: httpx.Response) -> str:
+    """What the API said, read the way Jira and Trello say it: JSON error fields, or a
+    short plain-text line. Anything else (an HTML page, say) is not repeated: a URL
+    pointing elsewhere must not turn the test button into a way to read other servers."""
+    content_type = response.headers.get("content-type", "")
+    if "json" in content_type:
+        try:
+            data = response.json()
+        except ValueError:
+            return ""
+        if isinstance(data, dict):
+            parts = [str(m) for m in data.get("errorMessages") or []]
+            parts += [f"{k}: {v}" for k, v in (data.get("errors") or {}).items()]
+            parts += [str(data[k]) for k in ("message", "error") if data.get(k)]
+            return "; ".join(parts)[:300]
+        return ""
+    text = response.text.strip()
+    if content_type.startswith("text/plain") and len(text) <= 200 and "\n" not in text:
+        return text
+    return ""
+
+
 def error_from_response(platform: str, response: httpx.Response, summary: str) -> PlatformError:
-    """Map an HTTP answer to a typed error, keeping the platform's text for people."""
+    """Map an HTTP answer to a typed error, keeping the platform's own words for people."""
     status = response.status_code
-    body = response.text.strip().replace("\n", " ")[:500]
+    body = error_text(response)
     retryable = status == 429 or status >= 500
     retry_after = _retry_after(response)
     if status == 429 and retry_after is None and platform.lower() == "trello":

@@ -9,6 +9,7 @@ from app.auth.deps import CurrentManager, SettingsDep
 from app.boards.router import read_one
 from app.boards.schemas import BoardRead
 from app.boards.service import get_board
+from app.core.crypto import DecryptionError
 from app.core.errors import ERROR_RESPONSES
 from app.db import SessionDep
 from app.integrations import service
@@ -60,6 +61,11 @@ async def test_integration(
     # End the read-only transaction: no database connection waits on a remote system.
     await session.rollback()
     async with httpx.AsyncClient() as client:
-        platform = service.platform_for(platform_name, config, board_id, settings, client)
+        try:
+            platform = service.platform_for(platform_name, config, board_id, settings, client)
+        except (DecryptionError, KeyError):
+            return IntegrationCheck(
+                ok=False, error="The stored settings cannot be read; save the integration again."
+            )
         ok, error = await service.check_platform(platform)
     return IntegrationCheck(ok=ok, error=error)

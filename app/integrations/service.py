@@ -63,7 +63,8 @@ async def set_integration(
 
 
 async def remove_integration(session: AsyncSession, manager: Manager, board_id: int) -> Board:
-    """Reports go to internal tickets again; forwards already pending still go out."""
+    """New reports become internal tickets again. Forwards still pending cannot go out
+    any more: they fail into standby, where they can be converted or discarded."""
     board = await get_board(session, manager, board_id)
     board.external_platform = None
     board.external_config = None
@@ -108,6 +109,8 @@ async def check_platform(platform: TicketPlatform) -> tuple[bool, str | None]:
         await platform.check()
     except PlatformError as exc:
         return False, str(exc)
+    except (ValueError, KeyError, TypeError) as exc:  # an answer that is not the API's
+        return False, f"the server's answer was not what the API sends ({type(exc).__name__})"
     return True, None
 
 

@@ -25,6 +25,7 @@ from app.boards.routing import Candidate, route_email
 from app.config import Settings
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
+from app.integrations.models import ExternalTicket
 from app.mail.classify import classify
 from app.mail.models import OutgoingEmail, ProcessedEmail
 from app.mail.parse import IncomingEmail, parse_email
@@ -106,10 +107,13 @@ async def _replied_report(session: AsyncSession, mail: IncomingEmail) -> uuid.UU
     match = _REFERENCE.search(mail.subject)
     if match:
         prefix = match.group(1)
-        text_prefix = f"{prefix[:8]}-{prefix[8:12]}"
-        return await session.scalar(
-            select(Ticket.uuid).where(cast(Ticket.uuid, String).like(f"{text_prefix}%")).limit(1)
-        )
+        text_prefix = f"{prefix[:8]}-{prefix[8:12]}%"
+        for model in (Ticket, ExternalTicket):
+            found = await session.scalar(
+                select(model.uuid).where(cast(model.uuid, String).like(text_prefix)).limit(1)
+            )
+            if found:
+                return found
     return None
 
 

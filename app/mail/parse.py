@@ -67,12 +67,23 @@ def _ids(value: str) -> list[str]:
     return [f"<{m}>" for m in _MSGID.findall(value)]
 
 
+MESSAGE_ID_MAX = 250
+
+
 def normalize_message_id(value: str) -> str | None:
+    """The first `<id>`; an absurdly long one becomes its hash, since it is part of a
+    unique index whose rows PostgreSQL limits to a few kilobytes."""
     ids = _ids(value)
     if ids:
-        return ids[0]
-    bare = value.strip().strip("<>").strip()
-    return f"<{bare}>" if bare and " " not in bare and len(bare) <= 990 else None
+        found = ids[0]
+    else:
+        bare = value.strip().strip("<>").strip()
+        if not bare or " " in bare:
+            return None
+        found = f"<{bare}>"
+    if len(found) > MESSAGE_ID_MAX:
+        return f"<{hashlib.sha256(found.encode()).hexdigest()}@long-message-id>"
+    return found
 
 
 def decode_bytes(payload: bytes, charset: str | None) -> str:

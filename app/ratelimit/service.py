@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,22 +24,6 @@ def _retry_after(end: datetime, now: datetime) -> int:
     return max(1, math.ceil((end - now).total_seconds()))
 
 
-async def seconds_until_allowed(
-    session: AsyncSession, *, keys: list[str], rate: RateLimit
-) -> int | None:
-    """None while every key is under its limit in this window, else seconds to wait."""
-    now = clock.now()
-    start, end = _window(rate, now)
-    worst = await session.scalar(
-        select(func.max(RateLimitCounter.hits)).where(
-            RateLimitCounter.key.in_(keys), RateLimitCounter.window_start == start
-        )
-    )
-    if worst is not None and worst >= rate.limit:
-        return _retry_after(end, now)
-    return None
-
-
 async def record_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> int:
     """Count one event for `key` in the current window; returns the window's count."""
     now = clock.now()
@@ -56,12 +40,26 @@ async def record_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> int
     return int((await session.execute(statement)).scalar_one())
 
 
+async def undo_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> None:
+    """Take back one event counted in the current window (e.g. a login that succeeded)."""
+    start, _ = _window(rate, clock.now())
+    await session.execute(
+        update(RateLimitCounter)
+        .where(RateLimitCounter.key == key, RateLimitCounter.window_start == start)
+        .values(hits=func.greatest(RateLimitCounter.hits - 1, 0))
+    )
+
+
+def retry_after(rate: RateLimit) -> int:
+    """Seconds until the current window ends."""
+    now = clock.now()
+    return _retry_after(_window(rate, now)[1], now)
+
+
 async def hit_or_refuse(session: AsyncSession, *, key: str, rate: RateLimit) -> int | None:
     """Count the event; None when within the limit, else seconds until the window ends."""
     count = await record_hit(session, key=key, rate=rate)
-    if count > rate.limit:
-        return _retry_after(_window(rate, clock.now())[1], clock.now())
-    return None
+    return retry_after(rate) if count > rate.limit else None
 
 
 async def delete_expired(session: AsyncSession) -> int:

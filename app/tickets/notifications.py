@@ -29,6 +29,8 @@ TITLE_QUOTE_MAX = 80
 
 
 def quoted_title(title: str) -> str:
+    """The title on one line (it goes into a Subject header), cut to 80 characters."""
+    title = " ".join(title.split())
     return title if len(title) <= TITLE_QUOTE_MAX else title[: TITLE_QUOTE_MAX - 1] + "…"
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.boards.placement import place_report
 from app.config import Settings
-from app.core.errors import TooManyRequests
+from app.core.errors import BoardUnavailable, TooManyRequests
 from app.core.i18n import from_accept_language
 from app.ratelimit.service import hit_or_refuse
 from app.tickets.schemas import PublicSubmission
@@ -41,7 +41,11 @@ async def submit_public(
             retry_after=wait,
             keep_changes=True,
         )
-    board = await public_board(session, public_id)
+    try:
+        board = await public_board(session, public_id)
+    except BoardUnavailable:
+        # Keep the counted attempt: probing for boards is throttled like submitting.
+        raise BoardUnavailable(keep_changes=True) from None
     language = await reporter_language(
         session, board, data.language, from_accept_language(accept_language)
     )

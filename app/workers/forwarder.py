@@ -42,23 +42,30 @@ class Forwarder:
         await self.client.aclose()
 
     async def step(self) -> int:
-        async with self.sessionmaker() as session, session.begin():
-            claimed = await claim_due(
-                session,
-                ExternalTicket,
-                due_column=ExternalTicket.next_attempt_at,
-                where=ExternalTicket.status == "pending",
-                lease_seconds=max(
-                    self.settings.WORKER_LEASE_SECONDS,
-                    self.settings.INTEGRATION_TIMEOUT_SECONDS * 3,
-                ),
-                limit=BATCH,
-                values={"attempts": ExternalTicket.attempts + 1},
-            )
-        for external in claimed:
+        """Push due reports, one claim at a time: a slow platform never lets the lease
+        of a report still waiting in this worker's hands run out."""
+        handled = 0
+        for _ in range(BATCH):
+            async with self.sessionmaker() as session, session.begin():
+                claimed = await claim_due(
+                    session,
+                    ExternalTicket,
+                    due_column=ExternalTicket.next_attempt_at,
+                    where=ExternalTicket.status == "pending",
+                    lease_seconds=max(
+                        self.settings.WORKER_LEASE_SECONDS,
+                        self.settings.INTEGRATION_TIMEOUT_SECONDS * 3,
+                    ),
+                    limit=1,
+                    values={"attempts": ExternalTicket.attempts + 1},
+                )
+            if not claimed:
+                break
+            external = claimed[0]
             with log_context(external_ticket_id=external.id, platform=external.platform):
                 await self.push(external)
-        return len(claimed)
+            handled += 1
+        return handled
 
     async def _save(self, row_id: int, /, **values: Any) -> None:
         async with self.sessionmaker() as session, session.begin():

@@ -73,7 +73,9 @@ class InboxPoller:
                 session,
                 EmailInbox,
                 due_column=EmailInbox.next_poll_at,
-                where=EmailInbox.is_active
+                # Never a second session for an inbox this process is still reading.
+                where=EmailInbox.id.not_in(list(self.sessions) or [0])
+                & EmailInbox.is_active
                 & EmailInbox.manager_id.in_(select(Manager.id).where(~Manager.is_suspended))
                 & or_(
                     EmailInbox.lease_owner.is_(None),
@@ -168,18 +170,28 @@ class InboxPoller:
         """Ingest every message that is new since the last sync; returns how many."""
         inbox = await self._inbox(inbox_id)
         assert inbox is not None
-        if inbox.uid_validity != box.uid_validity or inbox.last_seen_uid is None:
+        fresh = inbox.uid_validity != box.uid_validity or inbox.last_seen_uid is None
+        if fresh:
             if inbox.uid_validity is not None:
                 log.warning("UIDVALIDITY changed: reading the unseen messages again")
             uids = await box.unseen_uids()
             position = max((box.uid_next or 1) - 1, 0)
         else:
+            assert inbox.last_seen_uid is not None
             uids = await box.uids_after(inbox.last_seen_uid)
             position = inbox.last_seen_uid
         for uid in uids:
+            # Keep the lease alive through a long backlog; stop if it was lost.
+            if not await self._renew(inbox_id):
+                raise ImapError("the inbox was handed to another worker", retryable=True)
             await self._handle(inbox_id, box, uid)
-            position = max(position, uid)
-            await self._update(inbox_id, uid_validity=box.uid_validity, last_seen_uid=position)
+            if not fresh:
+                # New UIDs are handled in ascending order: everything up to this one is done.
+                position = max(position, uid)
+                await self._update(inbox_id, last_seen_uid=position)
+        # On a fresh start the unseen UIDs may be scattered below UIDNEXT: the position
+        # moves only once all of them are handled (a crash before that reads them again,
+        # and de-duplication skips what was done).
         await self._update(inbox_id, uid_validity=box.uid_validity, last_seen_uid=position)
         return len(uids)
 

@@ -70,14 +70,18 @@ def _write_to_folder(settings: Settings, mail: OutgoingEmail, raw: bytes) -> Pat
 
 
 async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
-    """Claim due mail, send each outside any transaction, record the outcome. Returns
-    how many were handled."""
-    async with sessionmaker() as session, session.begin():
-        claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS)
-    for mail in claimed:
-        with log_context(mail_id=mail.id, mail_kind=mail.kind):
-            await _deliver(sessionmaker, settings, mail)
-    return len(claimed)
+    """Send due mail, one claim at a time (so no lease runs out behind a slow server),
+    each outside any transaction. Returns how many were handled."""
+    handled = 0
+    for _ in range(BATCH):
+        async with sessionmaker() as session, session.begin():
+            claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS, limit=1)
+        if not claimed:
+            break
+        with log_context(mail_id=claimed[0].id, mail_kind=claimed[0].kind):
+            await _deliver(sessionmaker, settings, claimed[0])
+        handled += 1
+    return handled
 
 
 async def _server_for(

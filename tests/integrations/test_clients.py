@@ -133,3 +133,29 @@ async def test_trello_errors(trello: FakeTrello, http: httpx.AsyncClient) -> Non
     with pytest.raises(PlatformError) as dropped:
         await trello_client(trello, http).create(report())
     assert dropped.value.retryable and len(trello.cards) == 1  # made, but unheard
+
+
+def test_only_the_apis_own_words_are_repeated() -> None:
+    from app.integrations.base import error_from_response
+
+    def answer(status: int, body: str, content_type: str) -> httpx.Response:
+        return httpx.Response(status, text=body, headers={"Content-Type": content_type})
+
+    jira_400 = error_from_response(
+        "Jira",
+        answer(
+            400,
+            '{"errorMessages": [], "errors": {"project": "valid project is required"}}',
+            "application/json",
+        ),
+        "to the new issue",
+    )
+    assert "project: valid project is required" in str(jira_400)
+    trello_401 = error_from_response("Trello", answer(401, "invalid token", "text/plain"), "x")
+    assert str(trello_401).endswith("invalid token")
+    page = error_from_response(
+        "Jira",
+        answer(500, "<html><body>Internal admin console, secret stuff</body></html>", "text/html"),
+        "x",
+    )
+    assert "secret" not in str(page) and "500" in str(page)

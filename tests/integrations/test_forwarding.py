@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app.integrations.models import ExternalTicket
 from app.standby.models import StandbyQueueItem
@@ -106,10 +106,17 @@ async def test_server_errors_and_rate_limits_are_retried(
     board = await stack.board(f"{platform} retries", settings)
     report_uuid = await stack.report(board)
     fake.fail_next("500")
+    zero_backoff = stack.forwarder.settings
+    stack.forwarder.settings = zero_backoff.model_copy(update={"FORWARD_RETRY_BASE_SECONDS": 60})
     await stack.forwarder.step()
     async with stack.sessions() as session:
         row = await session.scalar(select(ExternalTicket))
     assert row is not None and row.status == "pending" and "500" in (row.last_error or "")
+    assert row.next_attempt_at is not None and row.updated_at is not None
+    assert (row.next_attempt_at - row.updated_at).total_seconds() >= 45  # backoff, jittered
+    async with stack.sessions() as session, session.begin():
+        await session.execute(update(ExternalTicket).values(next_attempt_at=func.now()))
+    stack.forwarder.settings = zero_backoff
     await stack.forward_all()
     assert (await stack.status(report_uuid))["status"] == "created"
 

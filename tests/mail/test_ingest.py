@@ -191,3 +191,29 @@ async def test_mail_without_a_usable_sender_waits_unreadable(
     raw = b"From: not an address\r\nSubject: printer\r\nMessage-ID: <x@y>\r\n\r\nhelp\r\n"
     assert await ingest(db, settings, inbox, raw) == "standby"
     assert await standby_reasons(db) == ["unreadable"]
+
+
+async def test_a_reply_to_a_forwarded_reports_mail_waits_too(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    import uuid as uuid_module
+
+    from app.integrations.models import ExternalTicket
+    from app.tickets.notifications import reference
+
+    board_id = await db.scalar(select(Board.id).where(Board.name == "Printers"))
+    forwarded = ExternalTicket(
+        uuid=uuid_module.uuid4(),
+        board_id=board_id,
+        platform="jira",
+        title="t",
+        reporter_email="jan@example.org",
+        source="email",
+    )
+    db.add(forwarded)
+    await db.flush()
+    reply = mail(f"Re: We received your report {reference(forwarded.uuid)}", "printer thanks")
+    assert await ingest(db, settings, inbox, reply) == "standby"
+    item = await db.scalar(select(StandbyQueueItem))
+    assert item is not None and item.reason == "reply_to_ticket"
+    assert item.payload["report_uuid"] == str(forwarded.uuid)

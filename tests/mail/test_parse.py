@@ -115,3 +115,10 @@ def test_reply_headers_are_read() -> None:
     mail = parse_email(raw)
     assert mail.in_reply_to == ["<ours-1@tracker.test>"]
     assert mail.references == ["<first@a>", "<ours-1@tracker.test>"]
+
+
+def test_an_absurdly_long_message_id_is_hashed() -> None:
+    raw = f"From: a@example.org\r\nMessage-ID: <{'ż' * 2000}@x>\r\n\r\nbody\r\n".encode()
+    mail = parse_email(raw)
+    assert mail.message_id.endswith("@long-message-id>") and len(mail.message_id) < 100
+    assert parse_email(raw).message_id == mail.message_id  # stable, so still de-duplicated

@@ -220,3 +220,22 @@ async def test_uuids_never_collide_across_tickets_and_external_tickets(
     second = await client.post(submit_url(board), json=REPORT)
     assert second.status_code == 201
     assert second.json()["uuid"] == str(fresh)  # both taken UUIDs were passed over
+
+
+async def test_a_title_with_line_breaks_still_gets_its_mail(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings
+) -> None:
+    board, _ = await board_and_auth(client, db)
+    await client.post(submit_url(board), json={**REPORT, "title": "Printer\nbroken\r\nagain"})
+    [mail] = await db.scalars(select(OutgoingEmail))
+    message = build_message(mail, settings)  # a header with a line break would raise
+    assert "Printer broken again" in str(message["Subject"])
+
+
+async def test_probing_unknown_boards_is_rate_limited_too(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    url = f"{API}/public/boards/no-such-board-at-all-xx/tickets"
+    for _ in range(settings.public_submit_rate.limit):
+        assert (await client.post(url, json=REPORT)).status_code == 404
+    assert (await client.post(url, json=REPORT)).status_code == 429

@@ -23,6 +23,7 @@ from tests.workers.helpers import query, seed_inbox, wait_until, worker
 KEY = base64.b64encode(os.urandom(32)).decode()
 FAILPOINTS = [
     "ingest.before_commit",  # fetched, nothing written yet
+    "ingest.before_commit:2",  # the first of a fresh inbox's backlog done, the next not
     "ingest.after_commit",  # ticket and record committed, not yet \Seen
     "ingest.after_seen",  # \Seen set, position not yet saved
     "mail.before_send",  # acknowledgement about to go out
