@@ -7,14 +7,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app import migrations
 from app.core.crypto import FieldCipher
-from tests.database import DatabaseServer
 from tests.dovecot import Dovecot
 from tests.processes import cli_env
 from tests.smtp import SmtpServer
@@ -37,13 +34,6 @@ def message(number: int) -> bytes:
         f"Subject: Printer problem {number}\r\nMessage-ID: <crash-{number}@example.org>\r\n"
         f"Content-Type: text/plain; charset=utf-8\r\n\r\nThe printer fails ({number}).\r\n"
     ).encode()
-
-
-@pytest.fixture
-def database(db_server: DatabaseServer) -> Iterator[str]:
-    with db_server.fresh("crash") as url:
-        migrations.upgrade(url)
-        yield url
 
 
 @pytest.mark.parametrize("failpoint", FAILPOINTS)

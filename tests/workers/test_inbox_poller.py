@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from app import migrations
 from app.config import Settings
 from app.core.crypto import FieldCipher
 from app.db import make_sessionmaker
@@ -22,7 +21,6 @@ from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket
 from app.workers import inbox_poller
 from app.workers.inbox_poller import InboxPoller
-from tests.database import DatabaseServer
 from tests.dovecot import Dovecot
 from tests.workers.helpers import seed_inbox
 
@@ -34,13 +32,6 @@ def message(number: int, subject: str = "printer") -> bytes:
         f"From: r{number}@example.org\r\nSubject: {subject} {number}\r\n"
         f"Message-ID: <poll-{number}@example.org>\r\n\r\nprinter\r\n"
     ).encode()
-
-
-@pytest.fixture
-def database(db_server: DatabaseServer) -> Iterator[str]:
-    with db_server.fresh("poller") as url:
-        migrations.upgrade(url)
-        yield url
 
 
 @pytest.fixture

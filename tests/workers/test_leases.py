@@ -8,15 +8,10 @@ import json
 import os
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-import pytest
-
-from app import migrations
 from app.core.crypto import FieldCipher
-from tests.database import DatabaseServer
 from tests.dovecot import Dovecot
 from tests.processes import cli_env
 from tests.smtp import SmtpServer
@@ -30,13 +25,6 @@ def message(box: int, number: int) -> bytes:
         f"From: r{box}-{number}@example.org\r\nSubject: printer {box}/{number}\r\n"
         f"Message-ID: <lease-{box}-{number}@example.org>\r\n\r\nprinter\r\n"
     ).encode()
-
-
-@pytest.fixture
-def database(db_server: DatabaseServer) -> Iterator[str]:
-    with db_server.fresh("lease") as url:
-        migrations.upgrade(url)
-        yield url
 
 
 def sessions(output: str) -> list[tuple[int, str, float, str]]:
