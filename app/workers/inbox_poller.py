@@ -16,9 +16,9 @@ import os
 import socket
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Manager
@@ -68,6 +68,7 @@ class InboxPoller:
         for inbox_id, task in list(self.sessions.items()):
             if task.done():
                 del self.sessions[inbox_id]
+        claimed_at = clock.now()
         async with self.sessionmaker() as session, session.begin():
             claimed = await claim_due(
                 session,
@@ -87,7 +88,7 @@ class InboxPoller:
                 values={"lease_owner": self.owner},
             )
         for inbox in claimed:
-            self.sessions[inbox.id] = asyncio.create_task(self.run_session(inbox.id))
+            self.sessions[inbox.id] = asyncio.create_task(self.run_session(inbox.id, claimed_at))
         return len(claimed)
 
     async def stop(self) -> None:
@@ -123,7 +124,7 @@ class InboxPoller:
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def run_session(self, inbox_id: int) -> None:
+    async def run_session(self, inbox_id: int, claimed_at: datetime) -> None:
         with log_context(inbox_id=inbox_id, worker=self.owner):
             log.info("inbox session started", extra={"at": time.time()})
             next_poll = clock.now()
@@ -159,7 +160,19 @@ class InboxPoller:
                 next_poll = clock.now() + timedelta(seconds=ERROR_RETRY_SECONDS)
             finally:
                 # lease_owner stays as "who had it last", for the hand-over rule above.
-                release = self._update(inbox_id, lease_until=None, next_poll_at=next_poll)
+                # A poll asked for since the claim ("poll now", new settings) moved
+                # next_poll_at past the claim: keep the earlier of the two.
+                release = self._update(
+                    inbox_id,
+                    lease_until=None,
+                    next_poll_at=case(
+                        (
+                            EmailInbox.next_poll_at > claimed_at,
+                            func.least(EmailInbox.next_poll_at, next_poll),
+                        ),
+                        else_=next_poll,
+                    ),
+                )
                 log.info("inbox session ended", extra={"at": time.time()})
                 await asyncio.shield(release)
 

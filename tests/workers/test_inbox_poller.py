@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
@@ -103,3 +103,29 @@ async def test_a_broken_inbox_and_a_poison_message_stop_nothing(
     assert broken_row.next_poll_at > good_row.next_poll_at  # retried later, not hammered
     flags = dovecot.flags(good_login, password)
     assert all("\\Seen" in f for f in flags.values())  # the poison one too: it is kept
+
+
+async def test_a_poll_asked_for_during_a_session_is_not_lost(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Asked")
+    poller = InboxPoller(
+        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}), sessions
+    )
+    monkeypatch.setattr(poller, "session_seconds", 0)
+    assert await poller.step() == 1  # claimed; its session has not run yet
+    async with sessions() as session, session.begin():  # "poll now", as the API does it
+        await session.execute(
+            update(EmailInbox).where(EmailInbox.id == inbox_id).values(next_poll_at=func.now())
+        )
+    await poller.sessions[inbox_id]
+    async with sessions() as session:
+        row = await session.get_one(EmailInbox, inbox_id)
+    assert row.next_poll_at is not None and row.last_polled_at is not None
+    # Without the request the next poll would be an hour (the interval) away.
+    assert (row.next_poll_at - row.last_polled_at).total_seconds() < 60
