@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
-from pydantic import BaseModel
 
 from app.auth import service
 from app.auth.deps import ClientIp, CurrentManager, SettingsDep
@@ -20,7 +19,7 @@ from app.auth.schemas import (
     TokenPair,
     TokenRequest,
 )
-from app.core.errors import ERROR_RESPONSES, ErrorResponse
+from app.core.errors import ERROR_RESPONSES, Accepted, error_responses
 from app.core.i18n import from_accept_language, pick_language
 from app.db import SessionDep
 
@@ -28,19 +27,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["profile"], responses=ERROR_RESPONSES)
 
 
-class Accepted(BaseModel):
-    detail: str
-
-
-def _errors(*codes: int) -> dict[int | str, dict[str, object]]:
-    return {code: {"model": ErrorResponse} for code in codes}
-
-
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=ManagerRead,
-    responses=_errors(409, 422),
+    responses=error_responses(409, 422),
     summary="Create a manager account and send the verification email",
 )
 async def register(
@@ -64,7 +55,7 @@ async def register(
 @router.post(
     "/verify-email",
     response_model=ManagerRead,
-    responses=_errors(400, 422),
+    responses=error_responses(400, 422),
     summary="Confirm the email address with the token from the verification link",
 )
 async def verify_email(body: TokenRequest, session: SessionDep) -> ManagerRead:
@@ -87,7 +78,7 @@ async def resend_verification(
 @router.post(
     "/login",
     response_model=TokenPair,
-    responses=_errors(401, 403, 422, 429),
+    responses=error_responses(401, 403, 422, 429),
     summary="Sign in: an access token (15 minutes) and a refresh token",
 )
 async def login(
@@ -105,7 +96,7 @@ async def login(
 @router.post(
     "/refresh",
     response_model=TokenPair,
-    responses=_errors(401, 403, 422),
+    responses=error_responses(401, 403, 422),
     summary="Exchange a refresh token for a new pair (the old one is used up)",
 )
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
@@ -129,7 +120,7 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     "/password-reset/request",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
-    responses=_errors(422),
+    responses=error_responses(422),
     summary="Mail a password-reset link (answers the same whether the account exists)",
 )
 async def request_password_reset(
@@ -143,7 +134,7 @@ async def request_password_reset(
     "/password-reset/confirm",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=_errors(400, 422),
+    responses=error_responses(400, 422),
     summary="Set a new password with the token from the reset link; ends every session",
 )
 async def confirm_password_reset(body: PasswordResetConfirm, session: SessionDep) -> Response:

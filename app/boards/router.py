@@ -19,13 +19,13 @@ from app.boards.schemas import (
     TicketCounts,
 )
 from app.config import Settings
-from app.core.errors import ERROR_RESPONSES, ErrorResponse
+from app.core.errors import ERROR_RESPONSES, error_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.db import SessionDep
 
 router = APIRouter(prefix="/boards", tags=["boards"], responses=ERROR_RESPONSES)
 stats_router = APIRouter(tags=["boards"], responses=ERROR_RESPONSES)
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse}}
+CONFLICT = error_responses(409)
 
 
 def integration_view(board: Board) -> dict[str, Any] | None:

@@ -116,10 +116,15 @@ class BadRequest(AppError):
     code = "bad_request"
 
 
-class ServiceUnavailable(AppError):
-    status_code = 503
-    code = "service_unavailable"
-    detail = "The service is not ready."
+class Accepted(BaseModel):
+    """The answer of a 202: what will happen."""
+
+    detail: str
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error answers a route may give, in the one error shape."""
+    return {code: {"model": ErrorResponse} for code in codes}
 
 
 # What the OpenAPI schema shows for the shared error answers.

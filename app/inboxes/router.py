@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
 
 from app.auth.deps import CurrentManager, SettingsDep
-from app.core.errors import ERROR_RESPONSES, ErrorResponse
+from app.core.errors import ERROR_RESPONSES, Accepted, error_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.db import SessionDep
 from app.inboxes import service
@@ -16,11 +13,7 @@ from app.inboxes.models import EmailInbox
 from app.inboxes.schemas import InboxCreate, InboxRead, InboxTestResult, InboxUpdate
 
 router = APIRouter(prefix="/inboxes", tags=["inboxes"], responses=ERROR_RESPONSES)
-CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": ErrorResponse}}
-
-
-class Accepted(BaseModel):
-    detail: str
+CONFLICT = error_responses(409)
 
 
 def inbox_read(inbox: EmailInbox) -> InboxRead:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from app.auth.deps import CurrentManager, SettingsDep
-from app.core.errors import ERROR_RESPONSES, ErrorResponse
+from app.core.errors import ERROR_RESPONSES, error_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.db import SessionDep
 from app.integrations.models import ExternalTicket
@@ -41,9 +41,7 @@ class AssignRequest(BaseModel):
     board_id: int
 
 
-CONFLICT: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorResponse, "description": "Already resolved, or the wrong kind"}
-}
+CONFLICT = error_responses(409)  # already resolved, or the wrong kind
 
 
 @router.post(

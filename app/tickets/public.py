@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, status
 
 from app.auth.deps import ClientIp, SettingsDep
-from app.core.errors import ErrorResponse
+from app.core.errors import ErrorResponse, error_responses
 from app.db import SessionDep
 from app.tickets import service
 from app.tickets.notifications import status_url
@@ -15,7 +15,7 @@ from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, Sub
 from app.tickets.submission import submit_public
 
 router = APIRouter(prefix="/public", tags=["public"])
-NOT_FOUND: dict[int | str, dict[str, object]] = {404: {"model": ErrorResponse}}
+NOT_FOUND = error_responses(404)
 
 
 @router.get(
