@@ -7,6 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response, status
 
 from app.auth import service
+from app.auth.cookies import (
+    REFRESH_COOKIE,
+    REFRESH_COOKIE_PATH,
+    SET_COOKIE_HEADER,
+    RefreshCookie,
+    refresh_cookie,
+)
 from app.auth.deps import ClientIp, CurrentManager, SettingsDep
 from app.auth.schemas import (
     LoginRequest,
@@ -19,7 +26,7 @@ from app.auth.schemas import (
     TokenPair,
     TokenRequest,
 )
-from app.core.errors import ERROR_RESPONSES, Accepted, error_responses
+from app.core.errors import ERROR_RESPONSES, Accepted, NotAuthenticated, error_responses
 from app.core.i18n import from_accept_language, pick_language
 from app.db import SessionDep
 
@@ -78,42 +85,70 @@ async def resend_verification(
 @router.post(
     "/login",
     response_model=TokenPair,
-    responses=error_responses(401, 403, 422, 429),
+    responses={200: SET_COOKIE_HEADER, **error_responses(401, 403, 422, 429)},
     summary="Sign in: an access token (15 minutes) and a refresh token",
+    description="The refresh token is also set as the web app's `HttpOnly` cookie "
+    f"`{REFRESH_COOKIE}` (path `{REFRESH_COOKIE_PATH}`, `SameSite=Strict`).",
 )
 async def login(
-    body: LoginRequest, session: SessionDep, settings: SettingsDep, ip: ClientIp
+    body: LoginRequest, session: SessionDep, settings: SettingsDep, ip: ClientIp, response: Response
 ) -> TokenPair:
-    return await service.login(
+    pair = await service.login(
         session,
         settings,
         email=str(body.email),
         password=body.password.get_secret_value(),
         client_ip=ip,
     )
+    response.headers.append("Set-Cookie", refresh_cookie(settings, pair.refresh_token))
+    return pair
+
+
+def _body_token(body: RefreshRequest | None) -> str | None:
+    return body.refresh_token.get_secret_value() if body and body.refresh_token else None
 
 
 @router.post(
     "/refresh",
     response_model=TokenPair,
-    responses=error_responses(401, 403, 422),
+    responses={200: SET_COOKIE_HEADER, **error_responses(401, 403, 422)},
     summary="Exchange a refresh token for a new pair (the old one is used up)",
+    description="The token comes from the body, else from the `refresh_token` cookie; the "
+    "new one is set as the cookie. A 401 clears the cookie.",
 )
-async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
-    return await service.refresh(
-        session, settings, refresh_token=body.refresh_token.get_secret_value()
-    )
+async def refresh(
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> TokenPair:
+    try:
+        pair = await service.refresh(session, settings, refresh_token=_body_token(body) or cookie)
+    except NotAuthenticated as exc:
+        exc.headers = {**(exc.headers or {}), "Set-Cookie": refresh_cookie(settings, None)}
+        raise
+    response.headers.append("Set-Cookie", refresh_cookie(settings, pair.refresh_token))
+    return pair
 
 
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    summary="End the session the refresh token belongs to",
+    responses={204: SET_COOKIE_HEADER, **error_responses(422)},
+    summary="End the session the refresh token (body or cookie) belongs to; clears the cookie",
 )
-async def logout(body: RefreshRequest, session: SessionDep) -> Response:
-    await service.logout(session, refresh_token=body.refresh_token.get_secret_value())
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    session: SessionDep,
+    settings: SettingsDep,
+    cookie: RefreshCookie = None,
+    body: RefreshRequest | None = None,
+) -> Response:
+    await service.logout(session, refresh_tokens=[_body_token(body), cookie])
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.headers.append("Set-Cookie", refresh_cookie(settings, None))
+    return response
 
 
 @router.post(

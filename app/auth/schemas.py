@@ -75,7 +75,14 @@ class LoginRequest(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: SecretStr = Field(min_length=1, max_length=200)
+    """API clients send the token here; the web app sends no body and relies on its cookie."""
+
+    refresh_token: SecretStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Left out (or no body at all): the `refresh_token` cookie is used",
+    )
 
 
 class PasswordResetRequest(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -231,12 +232,17 @@ async def login(
     return await _start_session(session, settings, manager)
 
 
-async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: str) -> TokenPair:
+async def refresh(
+    session: AsyncSession, settings: Settings, *, refresh_token: str | None
+) -> TokenPair:
     """Rotate: the presented token is used up and a new one of its family issued.
 
     A token presented again after its rotation means it leaked: the whole family
-    is revoked, ending every session that descends from it.
+    is revoked, ending every session that descends from it. No token at all (no
+    body and no cookie) is simply not authenticated.
     """
+    if not refresh_token:
+        raise NotAuthenticated("No refresh token was presented.")
     row = await tokens.find(session, token=refresh_token, token_type="refresh")
     if row is None or row.family_id is None:
         raise NotAuthenticated("The refresh token is not valid.")
@@ -255,11 +261,16 @@ async def refresh(session: AsyncSession, settings: Settings, *, refresh_token: s
     return await _issue_pair(session, settings, manager, family_id=row.family_id)
 
 
-async def logout(session: AsyncSession, *, refresh_token: str) -> None:
-    """End the session the token belongs to; unknown tokens are ignored."""
-    row = await tokens.find(session, token=refresh_token, token_type="refresh")
-    if row is not None and row.family_id is not None:
-        await tokens.revoke_family(session, row.family_id)
+async def logout(session: AsyncSession, *, refresh_tokens: Iterable[str | None]) -> None:
+    """End the sessions the presented tokens belong to; missing or unknown ones are ignored.
+
+    The web app may present two (the body's and its cookie's): both end, since the
+    cookie is cleared either way and its session would otherwise live on unseen.
+    """
+    for refresh_token in dict.fromkeys(t for t in refresh_tokens if t):
+        row = await tokens.find(session, token=refresh_token, token_type="refresh")
+        if row is not None and row.family_id is not None:
+            await tokens.revoke_family(session, row.family_id)
 
 
 async def request_password_reset(session: AsyncSession, settings: Settings, *, email: str) -> None:
