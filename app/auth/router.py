@@ -73,6 +73,7 @@ async def verify_email(body: TokenRequest, session: SessionDep) -> ManagerRead:
     "/verify-email/resend",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
+    responses=error_responses(422),
     summary="Send a new verification link (answers the same whether the account exists)",
 )
 async def resend_verification(

@@ -6,6 +6,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
@@ -17,16 +18,26 @@ def valid_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError("not a known IANA time zone, e.g. Europe/Warsaw or UTC") from None
+        raise PydanticCustomError(
+            "invalid_timezone", "not a known IANA time zone, e.g. Europe/Warsaw or UTC"
+        ) from None
     return value
 
 
 def valid_password(value: SecretStr) -> SecretStr:
     length = len(value.get_secret_value())
     if length < PASSWORD_MIN_LENGTH:
-        raise ValueError(f"must be at least {PASSWORD_MIN_LENGTH} characters long")
+        raise PydanticCustomError(
+            "password_too_short",
+            "must be at least {min_length} characters long",
+            {"min_length": PASSWORD_MIN_LENGTH},
+        )
     if length > PASSWORD_MAX_LENGTH:
-        raise ValueError(f"must be at most {PASSWORD_MAX_LENGTH} characters long")
+        raise PydanticCustomError(
+            "password_too_long",
+            "must be at most {max_length} characters long",
+            {"max_length": PASSWORD_MAX_LENGTH},
+        )
     return value
 
 
@@ -130,7 +141,7 @@ class ManagerUpdate(BaseModel):
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("may be left out, but not null")
+            raise PydanticCustomError("not_null", "may be left out, but not null")
         return value
 
     @field_validator("timezone")

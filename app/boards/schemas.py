@@ -6,28 +6,46 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 KEYWORD_MAX = 100
 KEYWORDS_PER_BOARD = 100
 
 
 def clean_keywords(values: list[str]) -> list[str]:
-    """Trimmed, non-empty, at most 100 characters, unique per board ignoring case."""
+    """Trimmed, non-empty, at most 100 characters, unique per board ignoring case.
+
+    Errors name the list; `index` in their params says which keyword is wrong.
+    """
+    if len(values) > KEYWORDS_PER_BOARD:
+        raise PydanticCustomError(
+            "too_many_keywords",
+            "a board has at most {max_length} keywords",
+            {"max_length": KEYWORDS_PER_BOARD},
+        )
     cleaned: list[str] = []
     seen: dict[str, str] = {}
-    for raw in values:
+    for index, raw in enumerate(values):
         keyword = raw.strip()
         if not keyword:
-            raise ValueError("keywords may not be empty")
+            raise PydanticCustomError(
+                "keyword_empty", "keywords may not be empty", {"index": index}
+            )
         if len(keyword) > KEYWORD_MAX:
-            raise ValueError(f"keyword {keyword[:20]!r}… is longer than {KEYWORD_MAX} characters")
+            raise PydanticCustomError(
+                "keyword_too_long",
+                "a keyword is longer than {max_length} characters",
+                {"index": index, "max_length": KEYWORD_MAX},
+            )
         folded = keyword.casefold()
         if folded in seen:
-            raise ValueError(f"keyword {keyword!r} repeats {seen[folded]!r} (case is ignored)")
+            raise PydanticCustomError(
+                "keyword_duplicate",
+                "keyword '{keyword}' repeats '{duplicate_of}' (case is ignored)",
+                {"index": index, "keyword": keyword, "duplicate_of": seen[folded]},
+            )
         seen[folded] = keyword
         cleaned.append(keyword)
-    if len(cleaned) > KEYWORDS_PER_BOARD:
-        raise ValueError(f"a board has at most {KEYWORDS_PER_BOARD} keywords")
     return cleaned
 
 
@@ -74,7 +92,7 @@ class BoardUpdate(BaseModel):
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("may be left out, but not null")
+            raise PydanticCustomError("not_null", "may be left out, but not null")
         return value
 
     @field_validator("keywords")

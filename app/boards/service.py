@@ -59,7 +59,9 @@ async def _check_inbox(session: AsyncSession, manager: Manager, inbox_id: int | 
         select(EmailInbox.id).where(EmailInbox.id == inbox_id, EmailInbox.manager_id == manager.id)
     )
     if owned is None:
-        raise ValidationFailed("email_inbox_id", "none of your inboxes has this id")
+        raise ValidationFailed(
+            "email_inbox_id", "none of your inboxes has this id", "unknown_inbox"
+        )
 
 
 async def _flush_naming(session: AsyncSession) -> None:

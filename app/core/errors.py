@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -20,12 +21,45 @@ class ErrorResponse(BaseModel):
 
 
 class FieldError(BaseModel):
-    field: str
-    message: str
+    field: str = Field(
+        description="The field's dotted path (`email`, `keywords`, `limit`); `body` for the body"
+    )
+    message: str = Field(description="An English sentence; clients translate by `code`")
+    code: str = Field(
+        description="Stable code of the problem (pydantic's error type or the project's own; "
+        "see docs/api.md)",
+        examples=["string_too_long"],
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict,
+        description='The values the message depends on, e.g. `{"max_length": 255}`; `{}` when none',
+        examples=[{"max_length": 255}],
+    )
 
 
 class ValidationErrorResponse(ErrorResponse):
+    """422: `code` is `validation_error`, or `invalid_json` for a body that is not JSON."""
+
     errors: list[FieldError]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "Some fields are invalid.",
+                    "code": "validation_error",
+                    "errors": [
+                        {
+                            "field": "title",
+                            "message": "String should have at most 255 characters",
+                            "code": "string_too_long",
+                            "params": {"max_length": 255},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
 
 class AppError(Exception):
@@ -38,8 +72,8 @@ class AppError(Exception):
     # Most errors undo the request's writes. Some must keep them although the request
     # fails: a failed login's throttle counters, a reused refresh token's revoked family.
     keep_changes = False
-    # Per-field problems, for 422 answers raised by services (same shape as FastAPI's).
-    errors: list[dict[str, str]] | None = None
+    # Per-field problems, for 422 answers raised by services (the shape of FieldError).
+    errors: list[dict[str, Any]] | None = None
 
     def __init__(
         self,
@@ -58,15 +92,21 @@ class AppError(Exception):
 
 
 class ValidationFailed(AppError):
-    """A field is wrong in a way only the service can tell (e.g. an inbox of someone else)."""
+    """A field is wrong in a way only the service can tell (e.g. an inbox of someone else).
+
+    `code` and `params` are the field error's (see FieldError); the answer's own code
+    stays `validation_error`.
+    """
 
     status_code = 422
     code = "validation_error"
     detail = "Some fields are invalid."
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(
+        self, field: str, message: str, code: str, *, params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__()
-        self.errors = [{"field": field, "message": message}]
+        self.errors = [{"field": field, "message": message, "code": code, "params": params or {}}]
 
 
 class NotFound(AppError):
@@ -124,7 +164,9 @@ class Accepted(BaseModel):
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error answers a route may give, in the one error shape."""
-    return {code: {"model": ErrorResponse} for code in codes}
+    return {
+        code: {"model": ValidationErrorResponse if code == 422 else ErrorResponse} for code in codes
+    }
 
 
 # What the OpenAPI schema shows for the shared error answers.
@@ -160,8 +202,77 @@ def _field_name(loc: tuple[Any, ...]) -> str:
 
 def _field_message(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "Invalid value."))
-    # Pydantic prefixes messages of custom validators with "Value error, ".
+    # Pydantic prefixes messages of plain ValueErrors with "Value error, ".
     return message.removeprefix("Value error, ")
+
+
+# EmailStr fails with the generic type `value_error`; its message is what tells it apart.
+_EMAIL_MESSAGE = "value is not a valid email address"
+
+
+def _field_code(error: dict[str, Any]) -> str:
+    code = str(error.get("type") or "value_error")
+    if code == "value_error" and str(error.get("msg", "")).startswith(_EMAIL_MESSAGE):
+        return "value_error.email"
+    return code
+
+
+def _is_json_safe(value: Any) -> bool:
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list | tuple):
+        return all(_is_json_safe(v) for v in value)
+    return False
+
+
+def _field_params(error: dict[str, Any]) -> dict[str, Any]:
+    """The error's context values a client can use (`max_length`, `expected`…).
+
+    Others, such as the exception object of a plain ValueError, are left out.
+    """
+    context: dict[str, Any] = error.get("ctx") or {}
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in context.items()
+        if _is_json_safe(value)
+    }
+
+
+def _field_error(error: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "field": _field_name(tuple(error.get("loc", ()))),
+        "message": _field_message(error),
+        "code": _field_code(error),
+        "params": _field_params(error),
+    }
+
+
+def _unparsable_body_at(error: dict[str, Any]) -> int | None:
+    """Where the body stops being JSON, if this is FastAPI's report of that.
+
+    FastAPI turns a JSONDecodeError into one `json_invalid` error at `("body", position)`.
+    """
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
+        if isinstance(loc[1], int):
+            return loc[1]
+    return None
+
+
+def _invalid_json(error: dict[str, Any], position: int) -> JSONResponse:
+    reason = str((error.get("ctx") or {}).get("error") or "JSON decode error")
+    field_error = {
+        "field": "body",
+        "message": f"not valid JSON: {reason} (at character {position})",
+        "code": "json_invalid",
+        "params": {"position": position},
+    }
+    return JSONResponse(
+        error_body("The request body is not valid JSON.", "invalid_json", errors=[field_error]),
+        status_code=422,
+    )
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
@@ -174,12 +285,15 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": _field_message(e)}
-        for e in exc.errors()
-    ]
+    raw = list(exc.errors())
+    for error in raw:
+        position = _unparsable_body_at(error)
+        if position is not None:
+            return _invalid_json(error, position)
     return JSONResponse(
-        error_body("Some fields are invalid.", "validation_error", errors=errors),
+        error_body(
+            "Some fields are invalid.", "validation_error", errors=[_field_error(e) for e in raw]
+        ),
         status_code=422,
     )
 

@@ -41,7 +41,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         data: dict[str, Any] = json.loads(raw)
         return datetime.fromisoformat(data["t"]), int(data["i"])
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise ValidationFailed("cursor", "not a cursor this list gave out") from None
+        raise ValidationFailed(
+            "cursor", "not a cursor this list gave out", "invalid_cursor"
+        ) from None
 
 
 def page_of(rows: list[Any], limit: int, *, key: Any) -> tuple[list[Any], str | None]:

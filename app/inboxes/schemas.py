@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic_core import PydanticCustomError
 
 Security = Literal["ssl", "starttls", "none"]
 Host = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-_:\[\]]+$")
@@ -92,7 +93,7 @@ class InboxUpdate(BaseModel):
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
-            raise ValueError("may be left out, but not null")
+            raise PydanticCustomError("not_null", "may be left out, but not null")
         return value
 
 

@@ -32,11 +32,13 @@ async def assign(
     item = await lock_pending(session, manager, item_id, kind="unrouted_email")
     board = await get_board(session, manager, board_id)
     if not board.is_active:
-        raise ValidationFailed("board_id", "the board is archived")
+        raise ValidationFailed("board_id", "the board is archived", "board_archived")
     payload: dict[str, Any] = item.payload
     sender = payload.get("sender")
     if not sender:
-        raise ValidationFailed("id", "the email has no sender address to answer; discard it")
+        raise ValidationFailed(
+            "id", "the email has no sender address to answer; discard it", "no_sender_address"
+        )
     inbox = await session.get(EmailInbox, item.email_inbox_id) if item.email_inbox_id else None
     message_id = payload.get("message_id")
     report = NewReport(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, status
 
 from app.auth.deps import ClientIp, SettingsDep
-from app.core.errors import ErrorResponse, error_responses
+from app.core.errors import ErrorResponse, ValidationErrorResponse, error_responses
 from app.db import SessionDep
 from app.tickets import service
 from app.tickets.notifications import status_url
@@ -15,7 +15,7 @@ from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, Sub
 from app.tickets.submission import submit_public
 
 router = APIRouter(prefix="/public", tags=["public"])
-NOT_FOUND = error_responses(404)
+NOT_FOUND = error_responses(404, 422)
 
 
 @router.get(
@@ -35,7 +35,10 @@ async def read_public_board(public_id: str, session: SessionDep) -> PublicBoard:
     response_model=SubmissionAccepted,
     responses={
         404: {"model": ErrorResponse},
-        422: {"description": "A field is missing, too long or malformed"},
+        422: {
+            "model": ValidationErrorResponse,
+            "description": "A field is missing, too long or malformed",
+        },
         429: {"model": ErrorResponse, "description": "Too many reports from this address"},
     },
     summary="Report a problem; answers the secret status link",

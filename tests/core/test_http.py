@@ -84,16 +84,21 @@ async def test_validation_errors_name_each_field(client: httpx.AsyncClient) -> N
     body = response.json()
     assert body["code"] == "validation_error"
     assert isinstance(body["detail"], str)
-    assert {e["field"] for e in body["errors"]} == {"email", "title"}
+    assert {e["field"]: e["code"] for e in body["errors"]} == {
+        "email": "value_error.email",
+        "title": "string_too_short",
+    }
     assert all(e["message"] for e in body["errors"])
 
 
-async def test_malformed_json_is_a_validation_error(client: httpx.AsyncClient) -> None:
+async def test_malformed_json_is_invalid_json(client: httpx.AsyncClient) -> None:
     response = await client.post(
         "/api/v1/probe", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
-    assert response.json()["code"] == "validation_error"
+    body = response.json()
+    assert body["code"] == "invalid_json"
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("body", "json_invalid")]
 
 
 async def test_domain_errors_keep_their_code(client: httpx.AsyncClient) -> None:

@@ -81,8 +81,10 @@ async def test_discard_and_kinds(stack: Stack, jira: FakeJira) -> None:
     assert [i["id"] for i in history] == [item["id"]] and history[0]["resolved_at"]
 
 
-async def unrouted(stack: Stack, subject: str) -> dict[str, Any]:
-    """An email no board matched, through the real ingest path."""
+async def unrouted(
+    stack: Stack, subject: str, sender: str | None = "Ola <ola@example.org>"
+) -> dict[str, Any]:
+    """An email no board matched (or without a sender), through the real ingest path."""
     inbox_id = (
         await stack.client.post(
             f"{API}/inboxes",
@@ -95,7 +97,8 @@ async def unrouted(stack: Stack, subject: str) -> dict[str, Any]:
         )
     ).json()["id"]
     raw = (
-        f"From: Ola <ola@example.org>\r\nSubject: {subject}\r\nMessage-ID: <{subject}@x>\r\n"
+        (f"From: {sender}\r\n" if sender else "")
+        + f"Subject: {subject}\r\nMessage-ID: <{subject}@x>\r\n"
         f"Content-Language: pl\r\n\r\nNothing matches here\r\n"
     ).encode()
     async with stack.sessions() as session, session.begin():
@@ -144,6 +147,22 @@ async def test_assign_places_an_email_and_answers_its_sender(stack: Stack, jira:
         f"{API}/standby/{third['id']}/assign", json={"board_id": archived["id"]}, headers=stack.auth
     )
     assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("board_id", "board_archived")
+    ]
+
+
+async def test_an_email_without_a_sender_cannot_be_assigned(stack: Stack) -> None:
+    item = await unrouted(stack, "Anonymous", sender=None)
+    assert item["reason"] == "unreadable"
+    board = await stack.board("Somewhere", None)
+    refused = await stack.client.post(
+        f"{API}/standby/{item['id']}/assign", json={"board_id": board["id"]}, headers=stack.auth
+    )
+    assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("id", "no_sender_address")
+    ]
 
 
 async def test_racing_actions_resolve_an_item_once(stack: Stack, jira: FakeJira) -> None:
