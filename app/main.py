@@ -10,10 +10,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.router import me_router
@@ -72,27 +73,60 @@ def _health_router() -> APIRouter:
     return router
 
 
+# Vite names the files in assets/ after their content: a new build means new names,
+# so they never change and may be kept for a year. index.html names the current ones
+# and must be checked on every load; other files (favicon…) keep their names.
+ASSETS_PREFIX = "assets/"
+CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
+CACHE_REVALIDATE = "no-cache"
+CACHE_SHORT = "public, max-age=3600"
+
+
+def _not_modified(scope: Scope, etag: str) -> bool:
+    """The browser's copy (If-None-Match) is the current file."""
+    wanted = Headers(scope=scope).get("if-none-match")
+    if not wanted:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    return "*" in tags or etag in tags
+
+
+def _bundle_file(scope: Scope, path: Path, cache_control: str) -> Response:
+    response = FileResponse(path, stat_result=path.stat(), headers={"Cache-Control": cache_control})
+    etag = response.headers["etag"]
+    if _not_modified(scope, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
+    return response
+
+
 def _spa_fallback(dist: Path) -> ASGIApp:
     """Serves the built SPA where no route matched: a file of the bundle, else index.html.
 
     Installed as the router's default rather than as a catch-all route, so that any
     router included later still wins, and a wrong method on a real route stays a 405.
+    A missing file under assets/ is a 404, not index.html: a tab left open across a
+    deploy asks for the old bundle's names, and HTML parsed as a script fails unclearly.
     """
     root = dist.resolve()
+    index = root / "index.html"
 
     async def spa(scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope["path"]).lstrip("/")
         if scope["method"] not in ("GET", "HEAD") or path == "api" or path.startswith("api/"):
             raise NotFound()
         candidate = (root / path).resolve()
-        response: FileResponse
-        if path and candidate.is_file() and candidate.is_relative_to(root):
-            response = FileResponse(candidate)
+        found = candidate.is_relative_to(root) and candidate.is_file()
+        response: Response
+        if path.startswith(ASSETS_PREFIX) or path == ASSETS_PREFIX.rstrip("/"):
+            if not found:
+                raise NotFound("This file is not part of the web interface; reload the page.")
+            response = _bundle_file(scope, candidate, CACHE_IMMUTABLE)
+        elif found and candidate != index:
+            response = _bundle_file(scope, candidate, CACHE_SHORT)
+        elif index.is_file():  # index.html itself, or a client-side route such as /boards/3
+            response = _bundle_file(scope, index, CACHE_REVALIDATE)
         else:
-            index = root / "index.html"
-            if not index.is_file():
-                raise NotFound("The web interface has not been built; run `make run`.")
-            response = FileResponse(index, headers={"Cache-Control": "no-cache"})
+            raise NotFound("The web interface has not been built; run `make run`.")
         await response(scope, receive, send)
 
     return spa

@@ -23,13 +23,21 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-# The SPA loads only its own bundle. API paths get no CSP: they answer JSON, and
-# FastAPI's /api/docs page loads Swagger UI from a CDN.
+# The SPA loads only its own bundle: no inline script or style, no plugins, no
+# framing. API paths get no CSP: they answer JSON, and FastAPI's /api/docs page
+# loads Swagger UI from a CDN. No-referrer matters most for the SPA: the status
+# page's URL (/t/<uuid>) is a secret and must not leave in a Referer header.
 SPA_CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
-    "form-action 'self'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'; object-src 'none'"
 )
+_NOT_SPA = ("/health", "/ready", "/api")
+
+
+def is_spa_path(path: str) -> bool:
+    """Paths the SPA answers: all but the API and the operational endpoints."""
+    return not any(path == prefix or path.startswith(prefix + "/") for prefix in _NOT_SPA)
 
 
 class RequestContextMiddleware:
@@ -56,8 +64,7 @@ class RequestContextMiddleware:
                 headers["X-Request-ID"] = request_id
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
-                path: str = scope["path"]
-                if not path.startswith(("/api/", "/health", "/ready")):
+                if is_spa_path(scope["path"]):
                     headers.setdefault("Content-Security-Policy", SPA_CSP)
             await send(message)
 

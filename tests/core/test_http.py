@@ -1,10 +1,9 @@
-"""The error shape, health and readiness, OpenAPI, request ids, security headers."""
+"""The error shape, health and readiness, OpenAPI, request ids, CORS (the SPA: test_spa_serving)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
@@ -164,28 +163,6 @@ async def test_a_request_without_an_id_gets_one(client: httpx.AsyncClient) -> No
     second = await client.get("/health")
     ids = {first.headers["X-Request-ID"], second.headers["X-Request-ID"]}
     assert len(ids) == 2 and "bad id with spaces" not in ids
-
-
-async def test_spa_is_served_with_security_headers(
-    settings: Settings, engine: AsyncEngine, tmp_path: Path
-) -> None:
-    (tmp_path / "assets").mkdir()
-    (tmp_path / "index.html").write_text("<html><body>tracker</body></html>")
-    (tmp_path / "assets" / "app.js").write_text("console.log(1)")
-    app = create_app(settings, engine=engine, frontend_dist=tmp_path)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            page = await client.get("/b/some-board")
-            asset = await client.get("/assets/app.js")
-            escape = await client.get("/..%2F..%2Fpyproject.toml")
-            api = await client.get("/api/v1/unknown")
-    assert page.status_code == 200 and "tracker" in page.text
-    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
-    assert page.headers["X-Frame-Options"] == "DENY"
-    assert asset.text == "console.log(1)"
-    assert "tracker" in escape.text  # never a file outside the bundle
-    assert api.status_code == 404 and api.json()["code"] == "not_found"
 
 
 async def test_cors_allows_only_configured_origins(settings: Settings, engine: AsyncEngine) -> None:
