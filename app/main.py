@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -91,11 +92,38 @@ def _not_modified(scope: Scope, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
+def _accepts_gzip(scope: Scope) -> bool:
+    """Accept-Encoding names gzip (or `*`) without refusing it by `q=0`."""
+    for offer in Headers(scope=scope).get("accept-encoding", "").split(","):
+        name, *params = (part.strip() for part in offer.split(";"))
+        if name.lower() not in ("gzip", "*"):
+            continue
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
 def _bundle_file(scope: Scope, path: Path, cache_control: str) -> Response:
-    response = FileResponse(path, stat_result=path.stat(), headers={"Cache-Control": cache_control})
+    """A file of the bundle, or its `.gz` twin (compressed at build) for browsers taking gzip."""
+    headers = {"Cache-Control": cache_control}
+    media_type = "application/gzip" if path.suffix == ".gz" else mimetypes.guess_type(path)[0]
+    sent = path
+    compressed = path.with_name(path.name + ".gz")
+    if path.suffix != ".gz" and compressed.is_file():
+        headers["Vary"] = "Accept-Encoding"
+        if _accepts_gzip(scope):
+            headers["Content-Encoding"] = "gzip"
+            sent = compressed
+    response = FileResponse(sent, stat_result=sent.stat(), headers=headers, media_type=media_type)
     etag = response.headers["etag"]
     if _not_modified(scope, etag):
-        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
+        return Response(status_code=304, headers={**headers, "ETag": etag})
     return response
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -158,3 +159,52 @@ async def test_an_unbuilt_bundle_says_so(
         page = await client.get("/boards/3")
     assert page.status_code == 404
     assert "not been built" in page.json()["detail"]
+
+
+@pytest.fixture
+async def compressed_spa(
+    settings: Settings, engine: AsyncEngine, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A bundle whose script also comes as .gz, compressed at build as vite.config.js does."""
+    dist = tmp_path / "dist"
+    build(dist)
+    script = dist / "assets" / "index-B7kq2xQ1.js"
+    script.with_name(script.name + ".gz").write_bytes(gzip.compress(SCRIPT.encode()))
+    async for client in client_for(settings, engine, dist):
+        yield client
+
+
+@pytest.mark.parametrize("accept", ["gzip, deflate, br", "br;q=1.0, gzip;q=0.8", "*"])
+async def test_the_precompressed_file_goes_to_browsers_taking_gzip(
+    compressed_spa: httpx.AsyncClient, accept: str
+) -> None:
+    response = await compressed_spa.get(
+        "/assets/index-B7kq2xQ1.js", headers={"Accept-Encoding": accept}
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.text == SCRIPT  # httpx undoes the gzip, as a browser does
+    assert "javascript" in response.headers["Content-Type"]
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0, identity", ""])
+async def test_others_get_the_plain_file(compressed_spa: httpx.AsyncClient, accept: str) -> None:
+    response = await compressed_spa.get(
+        "/assets/index-B7kq2xQ1.js", headers={"Accept-Encoding": accept}
+    )
+    assert response.status_code == 200 and response.text == SCRIPT
+    assert "Content-Encoding" not in response.headers
+    assert response.headers["Vary"] == "Accept-Encoding"  # caches keep the two apart
+
+
+async def test_each_encoding_has_its_own_etag(compressed_spa: httpx.AsyncClient) -> None:
+    path = "/assets/index-B7kq2xQ1.js"
+    plain = await compressed_spa.get(path, headers={"Accept-Encoding": "identity"})
+    packed = await compressed_spa.get(path, headers={"Accept-Encoding": "gzip"})
+    assert plain.headers["ETag"] != packed.headers["ETag"]
+    again = await compressed_spa.get(
+        path, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]}
+    )
+    assert again.status_code == 304 and again.headers["Content-Encoding"] == "gzip"
