@@ -7,9 +7,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 NPM ?= npm
-FRONTEND_SOURCES := $(shell find frontend/src frontend/index.html frontend/vite.config.js -type f 2>/dev/null)
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public frontend/scripts frontend/index.html frontend/vite.config.js -type f 2>/dev/null)
 
-.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps
+.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps screenshots
 
 run: $(VENV)/.runtime frontend/dist/index.html
 	$(PY) -m app serve
@@ -28,7 +28,8 @@ test-backend: $(VENV)/.test
 test-frontend: frontend/node_modules/.installed
 	cd frontend && $(NPM) test
 
-lint: $(VENV)/.test
+lint: $(VENV)/.test frontend/node_modules/.installed
+	cd frontend && $(NPM) run lint
 	$(VENV)/bin/ruff check app tests alembic bench
 	$(VENV)/bin/ruff format --check app tests alembic bench
 	$(VENV)/bin/mypy app tests
@@ -54,8 +55,14 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	cd frontend && $(NPM) ci --no-audit --no-fund
 	touch $@
 
+# The build also checks each screen's JavaScript budget and fails past it.
 frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
 	cd frontend && $(NPM) run build
+
+# Screenshots of the main screens for docs/screenshots (both languages and themes,
+# 1280 px and 390 px), taken from a real server in Chromium.
+screenshots: $(VENV)/.test frontend/dist/index.html system-test-deps
+	$(PY) -m tests.browser.screenshots docs/screenshots
 
 # Debian packages the tests drive for real (Chromium for the browser tests, Dovecot as
 # the IMAP server); installed once, only when missing.

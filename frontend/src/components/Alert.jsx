@@ -1,0 +1,19 @@
+import { useTranslation } from 'react-i18next';
+
+/**
+ * A Bootstrap alert. Errors are announced at once (role alert), news politely
+ * (role status); `onClose` adds a close button.
+ */
+export default function Alert({ variant = 'info', onClose, className = '', children }) {
+  const { t } = useTranslation();
+  const urgent = variant === 'danger' || variant === 'warning';
+  return (
+    <div
+      className={`alert alert-${variant}${onClose ? ' alert-dismissible' : ''} ${className}`.trim()}
+      role={urgent ? 'alert' : 'status'}
+    >
+      {children}
+      {onClose && <button type="button" className="btn-close" aria-label={t('common:close')} onClick={onClose} />}
+    </div>
+  );
+}

@@ -1,0 +1,74 @@
+import { useState } from 'react';
+import Alert from '../../components/Alert.jsx';
+import Button from 'react-bootstrap/Button';
+import Card from 'react-bootstrap/Card';
+import { useTranslation } from 'react-i18next';
+import { useOutletContext } from 'react-router';
+import ErrorAlert from '../../components/ErrorAlert.jsx';
+import useDocumentTitle from '../../components/useDocumentTitle.js';
+import BoardForm from './BoardForm.jsx';
+import PublicLink from './PublicLink.jsx';
+import { useSetBoardArchivedMutation, useUpdateBoardMutation } from './boardsApi.js';
+
+export default function BoardSettingsPage() {
+  const { t } = useTranslation('boards');
+  const { board } = useOutletContext();
+  useDocumentTitle(`${t('tabs.settings')} · ${board.name}`);
+  const [update, updating] = useUpdateBoardMutation();
+  const [setArchived, archiving] = useSetBoardArchivedMutation();
+  const [saved, setSaved] = useState(false);
+
+  async function submit(form) {
+    setSaved(false);
+    const result = await update({ id: board.id, ...form });
+    if (result.data) setSaved(true);
+  }
+
+  return (
+    <div className="d-grid gap-4">
+      <Card>
+        <Card.Body>
+          <h2 className="h5">{t('settings.title')}</h2>
+          {saved && (
+            <Alert variant="success" onClose={() => setSaved(false)}>
+              {t('settings.saved')}
+            </Alert>
+          )}
+          <BoardForm
+            key={board.updated_at}
+            initial={board}
+            onSubmit={submit}
+            busy={updating.isLoading}
+            error={updating.error}
+            submitLabel={t('settings.save')}
+          />
+        </Card.Body>
+      </Card>
+      {board.is_active && (
+        <Card>
+          <Card.Body>
+            <h2 className="h5">{t('settings.public_form')}</h2>
+            <p className="text-body-secondary">{t('settings.public_form_help')}</p>
+            <PublicLink board={board} />
+          </Card.Body>
+        </Card>
+      )}
+      <Card>
+        <Card.Body>
+          <h2 className="h5">{t(board.is_active ? 'settings.archive_title' : 'settings.unarchive_title')}</h2>
+          <p className="text-body-secondary">
+            {t(board.is_active ? 'settings.archive_help' : 'settings.unarchive_help')}
+          </p>
+          <ErrorAlert error={archiving.error} />
+          <Button
+            variant={board.is_active ? 'outline-danger' : 'outline-primary'}
+            disabled={archiving.isLoading}
+            onClick={() => setArchived({ id: board.id, archived: board.is_active })}
+          >
+            {t(board.is_active ? 'archive' : 'unarchive')}
+          </Button>
+        </Card.Body>
+      </Card>
+    </div>
+  );
+}
