@@ -37,6 +37,20 @@ class Screen:
         self.page.get_by_label(self.t("common:theme.label"), exact=True).select_option(theme)
 
 
+class ManagerScreen(Screen):
+    """What every manager screen has: the top bar, folded into a menu on a phone."""
+
+    def open_menu(self) -> None:
+        toggle = self.page.get_by_role("button", name=self.t("common:menu"))
+        if toggle.is_visible() and toggle.get_attribute("aria-expanded") != "true":
+            toggle.click()
+
+    def sign_out(self) -> None:
+        self.open_menu()
+        self.button("common:sign_out").click()
+        expect(self.heading("auth:sign_in.title")).to_be_visible()
+
+
 class SignUp(Screen):
     def open(self, base_url: str) -> SignUp:
         self.page.goto(f"{base_url}/sign-up")
@@ -72,7 +86,7 @@ class SignIn(Screen):
         self.button("auth:sign_in.submit").click()
 
 
-class Boards(Screen):
+class Boards(ManagerScreen):
     def wait(self) -> Boards:
         expect(self.heading("boards:list.title")).to_be_visible()
         return self
@@ -99,7 +113,7 @@ class Boards(Screen):
         return BoardTickets(self.page, self.language).wait(name)
 
 
-class BoardTickets(Screen):
+class BoardTickets(ManagerScreen):
     def wait(self, name: str) -> BoardTickets:
         expect(self.page.get_by_role("heading", name=name, level=1)).to_be_visible()
         expect(self.page.get_by_role("search")).to_be_visible()
@@ -123,7 +137,7 @@ class BoardTickets(Screen):
         expect(self.heading("boards:settings.title")).to_be_visible()
 
 
-class Ticket(Screen):
+class Ticket(ManagerScreen):
     def wait(self, title: str) -> Ticket:
         expect(self.page.get_by_role("heading", name=title, level=2)).to_be_visible()
         return self

@@ -1,4 +1,4 @@
-import { Suspense, useEffect } from 'react';
+import { Suspense, useEffect, useState } from 'react';
 import Button from 'react-bootstrap/Button';
 import Container from 'react-bootstrap/Container';
 import Nav from 'react-bootstrap/Nav';
@@ -34,6 +34,7 @@ export default function ManagerLayout() {
   const { data: me } = useGetMeQuery();
   const [updateMe] = useUpdateMeMutation();
   const [logout, { isLoading: signingOut }] = useLogoutMutation();
+  const [menuOpen, setMenuOpen] = useState(false);
   useProfileLanguage(me, updateMe);
 
   async function signOut() {
@@ -47,15 +48,22 @@ export default function ManagerLayout() {
       <a href="#main" className="visually-hidden-focusable position-absolute top-0 start-0 p-2 bg-body">
         {t('common:skip_to_content')}
       </a>
-      <Navbar expand="md" className="bg-body-tertiary border-bottom" as="header">
+      <Navbar
+        expand="md"
+        className="bg-body border-bottom"
+        as="header"
+        expanded={menuOpen}
+        onToggle={setMenuOpen}
+        collapseOnSelect
+      >
         <Container>
           <Navbar.Brand as={Link} to="/boards">
             {t('common:product')}
           </Navbar.Brand>
-          <Navbar.Toggle aria-controls="main-nav" aria-label={t('common:menu')} />
+          <Navbar.Toggle aria-controls="main-nav" aria-expanded={menuOpen} label={t('common:menu')} />
           <Navbar.Collapse id="main-nav">
             <Nav as="nav" className="me-auto" aria-label={t('common:main_nav')}>
-              <Nav.Link as={NavLink} to="/boards">
+              <Nav.Link as={NavLink} to="/boards" eventKey="boards">
                 {t('common:nav.boards')}
               </Nav.Link>
             </Nav>

@@ -41,13 +41,15 @@ export function startEffects(store) {
 
   store.subscribe(() => {
     const state = store.getState();
-    if (state.preferences.language !== preferences.language) applyLanguage(state.preferences.language);
-    if (state.preferences.theme !== preferences.theme) applyTheme(state.preferences.theme);
-    if (state.session.status === 'anonymous' && session.status === 'authenticated') {
+    const before = { preferences, session };
+    // Remember first: what follows dispatches, which calls this again at once.
+    ({ preferences, session } = state);
+    if (state.preferences.language !== before.preferences.language) applyLanguage(state.preferences.language);
+    if (state.preferences.theme !== before.preferences.theme) applyTheme(state.preferences.theme);
+    if (state.session.status === 'anonymous' && before.session.status === 'authenticated') {
       // Nothing of the manager's data stays in memory after the session ends.
       store.dispatch(api.util.resetApiState());
       if (state.session.endReason === 'signed_out') channel?.postMessage('signed_out');
     }
-    ({ preferences, session } = state);
   });
 }

@@ -7,7 +7,7 @@ export default function PublicLayout({ narrow = false, children }) {
   const { t } = useTranslation();
   return (
     <>
-      <header className="border-bottom bg-body-tertiary">
+      <header className="border-bottom bg-body">
         <div className="container d-flex flex-wrap align-items-center justify-content-between gap-2 py-2">
           <span className="fw-semibold">{t('common:product')}</span>
           <div className="d-flex flex-wrap gap-3">

@@ -10,7 +10,7 @@ export default function AuthCard({ title, children, footer }) {
         <h1 className="h3 mb-4">{title}</h1>
         {children}
       </Card.Body>
-      {footer && <Card.Footer className="bg-body-tertiary small">{footer}</Card.Footer>}
+      {footer && <Card.Footer className="bg-body small">{footer}</Card.Footer>}
     </Card>
   );
 }
