@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, PHONE, Stack
+from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, Stack
 from tests.browser.pages import Boards, SignIn
 from tests.processes import PROJECT_ROOT
 
@@ -58,10 +58,9 @@ def test_no_serious_violation_on_any_screen(stack: Stack, open_browser, theme: s
     board = stack.board(email, f"Rooms {theme}", keywords=["projector", "room"])
     stack.report(board["public_id"], "Room 3 projector flickers")
     found: dict[str, list[str]] = {}
-    for viewport in (None, PHONE):
-        context, console = open_browser(
-            color_scheme=theme, **({"viewport": viewport} if viewport else {})
-        )
+    for viewport in (DESKTOP, PHONE):
+        width = viewport["width"]
+        context, console = open_browser(color_scheme=theme, viewport=viewport)
         console.expect("404")  # the unknown link and board answer 404, on purpose
         console.expect("422")  # the empty form is sent on purpose
         console.expect("400")  # a bad verification or reset token
@@ -71,23 +70,23 @@ def test_no_serious_violation_on_any_screen(stack: Stack, open_browser, theme: s
             page.wait_for_load_state("networkidle")
             act(page)
             assert page.evaluate("document.documentElement.dataset.bsTheme") == theme
-            found[f"{name} @ {viewport and viewport['width'] or 1280}"] = violations(page)
+            found[f"{name} @ {width}"] = violations(page)
 
         SignIn(page).open(stack.base_url).sign_in(email, PASSWORD)
         boards = Boards(page).wait()
-        found[f"boards @ {viewport}"] = violations(page)
+        found[f"boards @ {width}"] = violations(page)
         page.get_by_role("button", name="New board").click()
-        found[f"new board form @ {viewport}"] = violations(page)
+        found[f"new board form @ {width}"] = violations(page)
         page.get_by_role("button", name="Cancel").click()
         tickets = boards.open_board(f"Rooms {theme}")
-        found[f"tickets @ {viewport}"] = violations(page)
+        found[f"tickets @ {width}"] = violations(page)
         ticket = tickets.open_ticket("Room 3 projector flickers")
-        found[f"ticket @ {viewport}"] = violations(page)
+        found[f"ticket @ {width}"] = violations(page)
         ticket.page.get_by_role("link", name="All tickets of this board").click()
         tickets.settings()
-        found[f"settings @ {viewport}"] = violations(page)
+        found[f"settings @ {width}"] = violations(page)
         boards.open_menu()
-        found[f"open menu @ {viewport}"] = violations(page)
+        found[f"open menu @ {width}"] = violations(page)
         boards.sign_out()
     failures = [f"{name}: {finding}" for name, findings in found.items() for finding in findings]
     assert not failures, "axe found serious or critical violations:\n" + "\n".join(failures)
