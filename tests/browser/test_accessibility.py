@@ -9,8 +9,9 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import DESKTOP, PASSWORD, PHONE, Stack
+from tests.browser.conftest import DESKTOP, PHONE
 from tests.browser.pages import Boards, SignIn
+from tests.browser.stack import PASSWORD, Stack
 from tests.processes import PROJECT_ROOT
 
 AXE = (PROJECT_ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js").read_text()

@@ -11,8 +11,9 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, PHONE, Stack
+from tests.browser.conftest import PHONE
 from tests.browser.pages import Boards, PublicForm, SignIn, SignUp, Status, VerifyEmail
+from tests.browser.stack import PASSWORD, Stack
 
 WORDS = {
     "en": {

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PASSWORD, PHONE, Stack
+from tests.browser.conftest import PHONE
 from tests.browser.pages import Boards, PublicForm, SignIn
+from tests.browser.stack import PASSWORD, Stack
 
 
 def tab_to(page: Page, name: str, limit: int = 15) -> list[str]:

@@ -8,8 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD, Stack
 from tests.browser.pages import Boards, SignIn
+from tests.browser.stack import PASSWORD, Stack
 
 
 def test_a_reload_keeps_the_manager_signed_in_and_no_token_is_readable(
