@@ -11,10 +11,19 @@ import pytest
 from app import migrations
 from app.auth.service import create_manager
 from app.config import Settings
+from app.core.clock import clock, utcnow
 from app.db import make_engine, make_sessionmaker, request_transaction
 from app.main import create_app
 from tests.auth.helpers import PASSWORD, login
 from tests.database import DatabaseServer
+
+
+@pytest.fixture(autouse=True)
+def one_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop the clock: the throttle counts in fixed windows, and a test that ran across
+    a window's end would see its count start again halfway."""
+    frozen = utcnow()
+    monkeypatch.setattr(clock, "now", lambda: frozen)
 
 
 @pytest.fixture
