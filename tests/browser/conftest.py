@@ -36,7 +36,9 @@ DESKTOP: ViewportSize = {"width": 1280, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in this
+# thread while it is open, and the asyncio tests that run after this folder need none.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     executable = shutil.which("chromium")
     assert executable, "Chromium is missing: `make test` installs Debian's chromium package"
@@ -46,7 +48,7 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with running_stack(db_server, tmp_path_factory.mktemp("browser")) as running:
         yield running

@@ -105,8 +105,15 @@ class Boards(ManagerScreen):
         return self.public_link(name)
 
     def public_link(self, name: str) -> str:
-        box = self.page.get_by_label(self.t("boards:public_link.label", name=name), exact=True)
-        return box.input_value()
+        return self._public_link_box(name).input_value()
+
+    def copy_public_link(self, name: str) -> None:
+        group = self.page.locator(".input-group", has=self._public_link_box(name))
+        group.get_by_role("button", name=self.t("common:copy"), exact=True).click()
+        expect(group.get_by_role("button", name=self.t("common:copied"))).to_be_visible()
+
+    def _public_link_box(self, name: str) -> Locator:
+        return self.page.get_by_label(self.t("boards:public_link.label", name=name), exact=True)
 
     def open_board(self, name: str) -> BoardTickets:
         self.page.get_by_role("link", name=name, exact=True).click()

@@ -64,6 +64,9 @@ def test_from_sign_up_to_a_moved_ticket(stack: Stack, open_browser, language: st
     boards = Boards(manager, language).wait()
     form_link = boards.create(words["board"], words["description"], ["toner", "printer"])
     assert form_link.startswith(f"{stack.base_url}/b/")
+    manager_context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.base_url)
+    boards.copy_public_link(words["board"])
+    assert manager.evaluate("navigator.clipboard.readText()") == form_link
 
     # The reporter, on a phone, in the same language.
     reporter_context, _ = open_browser(language=language, viewport=PHONE)

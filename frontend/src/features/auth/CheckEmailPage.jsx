@@ -5,9 +5,9 @@ import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import { fieldErrorsOf } from '../../api/errors.js';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
-import Field from '../../components/Field.jsx';
 import SubmitButton from '../../components/SubmitButton.jsx';
 import AuthCard from './AuthCard.jsx';
+import EmailField from './EmailField.jsx';
 import { useResendVerificationMutation } from './authApi.js';
 
 /** After signing up, or when a link has expired: look in your inbox, or get a new link. */
@@ -40,12 +40,8 @@ export default function CheckEmailPage() {
       )}
       <ErrorAlert error={error} fieldNames={['email']} />
       <Form noValidate onSubmit={submit}>
-        <Field
-          label={t('fields.email')}
-          type="email"
+        <EmailField
           name="email"
-          autoComplete="email"
-          required
           value={email}
           onChange={(event) => setEmail(event.target.value)}
           errors={fieldErrorsOf(error).email}

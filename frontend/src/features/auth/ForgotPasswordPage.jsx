@@ -5,9 +5,9 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { fieldErrorsOf } from '../../api/errors.js';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
-import Field from '../../components/Field.jsx';
 import SubmitButton from '../../components/SubmitButton.jsx';
 import AuthCard from './AuthCard.jsx';
+import EmailField from './EmailField.jsx';
 import { useRequestPasswordResetMutation } from './authApi.js';
 
 export default function ForgotPasswordPage() {
@@ -31,12 +31,8 @@ export default function ForgotPasswordPage() {
           <p className="text-body-secondary">{t('forgot.intro')}</p>
           <ErrorAlert error={error} fieldNames={['email']} />
           <Form noValidate onSubmit={submit}>
-            <Field
-              label={t('fields.email')}
-              type="email"
+            <EmailField
               name="email"
-              autoComplete="email"
-              required
               value={email}
               onChange={(event) => setEmail(event.target.value)}
               errors={fieldErrorsOf(error).email}

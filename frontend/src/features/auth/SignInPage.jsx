@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
 import Form from 'react-bootstrap/Form';
 import { useTranslation } from 'react-i18next';
@@ -7,9 +6,11 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { fieldErrorsOf } from '../../api/errors.js';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
 import Field from '../../components/Field.jsx';
+import useFields from '../../components/useFields.js';
 import SubmitButton from '../../components/SubmitButton.jsx';
 import { selectSession, tokenReceived } from '../../state/session.js';
 import AuthCard from './AuthCard.jsx';
+import EmailField from './EmailField.jsx';
 import { useLoginMutation } from './authApi.js';
 import { safeNext } from './nextPath.js';
 
@@ -20,7 +21,7 @@ export default function SignInPage() {
   const [params] = useSearchParams();
   const { endReason } = useSelector(selectSession);
   const [login, { isLoading, error }] = useLoginMutation();
-  const [form, setForm] = useState({ email: params.get('email') ?? '', password: '' });
+  const { values: form, bind } = useFields({ email: params.get('email') ?? '', password: '' });
   const fields = fieldErrorsOf(error);
   const next = safeNext(params.get('next'));
 
@@ -34,7 +35,6 @@ export default function SignInPage() {
     }
   }
 
-  const set = (name) => (event) => setForm({ ...form, [name]: event.target.value });
   return (
     <AuthCard
       title={t('sign_in.title')}
@@ -59,24 +59,13 @@ export default function SignInPage() {
         )}
       </ErrorAlert>
       <Form noValidate onSubmit={submit}>
-        <Field
-          label={t('fields.email')}
-          type="email"
-          name="email"
-          autoComplete="username"
-          required
-          value={form.email}
-          onChange={set('email')}
-          errors={fields.email}
-        />
+        <EmailField autoComplete="username" {...bind('email')} errors={fields.email} />
         <Field
           label={t('fields.password')}
           type="password"
-          name="password"
           autoComplete="current-password"
           required
-          value={form.password}
-          onChange={set('password')}
+          {...bind('password')}
           errors={fields.password}
         />
         <div className="d-flex flex-wrap align-items-center justify-content-between gap-2">

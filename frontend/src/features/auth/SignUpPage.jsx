@@ -1,4 +1,3 @@
-import { useState } from 'react';
 import Form from 'react-bootstrap/Form';
 import { useTranslation } from 'react-i18next';
 import { useSelector } from 'react-redux';
@@ -6,9 +5,11 @@ import { Link, useNavigate } from 'react-router';
 import { fieldErrorsOf } from '../../api/errors.js';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
 import Field from '../../components/Field.jsx';
+import useFields from '../../components/useFields.js';
 import SubmitButton from '../../components/SubmitButton.jsx';
 import { selectLanguage } from '../../state/preferences.js';
 import AuthCard from './AuthCard.jsx';
+import EmailField from './EmailField.jsx';
 import { useRegisterMutation } from './authApi.js';
 
 export const PASSWORD_MIN_LENGTH = 8;
@@ -26,7 +27,7 @@ export default function SignUpPage() {
   const navigate = useNavigate();
   const language = useSelector(selectLanguage);
   const [register, { isLoading, error }] = useRegisterMutation();
-  const [form, setForm] = useState({ full_name: '', email: '', password: '' });
+  const { values: form, bind } = useFields({ full_name: '', email: '', password: '' });
   const fields = fieldErrorsOf(error);
 
   async function submit(event) {
@@ -36,7 +37,6 @@ export default function SignUpPage() {
     if (result.data) navigate(`/sign-up/check-email?email=${encodeURIComponent(form.email)}`);
   }
 
-  const set = (name) => (event) => setForm({ ...form, [name]: event.target.value });
   return (
     <AuthCard
       title={t('sign_up.title')}
@@ -50,32 +50,19 @@ export default function SignUpPage() {
       <Form noValidate onSubmit={submit}>
         <Field
           label={t('fields.full_name')}
-          name="full_name"
           autoComplete="name"
           required
           maxLength={200}
-          value={form.full_name}
-          onChange={set('full_name')}
+          {...bind('full_name')}
           errors={fields.full_name}
         />
-        <Field
-          label={t('fields.email')}
-          type="email"
-          name="email"
-          autoComplete="email"
-          required
-          value={form.email}
-          onChange={set('email')}
-          errors={fields.email}
-        />
+        <EmailField {...bind('email')} errors={fields.email} />
         <Field
           label={t('fields.password')}
           type="password"
-          name="password"
           autoComplete="new-password"
           required
-          value={form.password}
-          onChange={set('password')}
+          {...bind('password')}
           errors={fields.password}
           help={t('sign_up.password_help', { count: PASSWORD_MIN_LENGTH })}
         />

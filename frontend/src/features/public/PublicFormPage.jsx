@@ -8,6 +8,7 @@ import CopyButton from '../../components/CopyButton.jsx';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
 import { NATIVE_NAMES } from '../../components/LanguageSwitch.jsx';
 import Field from '../../components/Field.jsx';
+import useFields from '../../components/useFields.js';
 import LoadingState from '../../components/LoadingState.jsx';
 import SubmitButton from '../../components/SubmitButton.jsx';
 import useDocumentTitle from '../../components/useDocumentTitle.js';
@@ -45,7 +46,7 @@ export default function PublicFormPage({ publicId }) {
   const uiLanguage = useSelector(selectLanguage);
   const board = useGetPublicBoardQuery(publicId);
   const [submit, submission] = useSubmitReportMutation();
-  const [form, setForm] = useState(EMPTY);
+  const { values: form, bind, reset } = useFields(EMPTY);
   const [language, setLanguage] = useState(null);
   const fields = fieldErrorsOf(submission.error);
   useDocumentTitle(board.data ? board.data.name : t('form.title'));
@@ -57,7 +58,7 @@ export default function PublicFormPage({ publicId }) {
     if (!body.name.trim()) delete body.name;
     if (!body.website) delete body.website;
     const result = await submit(body);
-    if (result.data) setForm(EMPTY);
+    if (result.data) reset();
   }
 
   if (board.isLoading) return <LoadingState />;
@@ -71,7 +72,6 @@ export default function PublicFormPage({ publicId }) {
     );
   }
 
-  const set = (name) => (event) => setForm({ ...form, [name]: event.target.value });
   return (
     <Card>
         <p className="text-body-secondary small mb-1">{t('form.kicker')}</p>
@@ -86,42 +86,34 @@ export default function PublicFormPage({ publicId }) {
             <ErrorAlert error={submission.error} fieldNames={FIELDS} />
             <Field
               label={t('fields.title')}
-              name="title"
               required
               maxLength={255}
-              value={form.title}
-              onChange={set('title')}
+              {...bind('title')}
               errors={fields.title}
             />
             <Field
               label={t('fields.description')}
               as="textarea"
               rows={6}
-              name="description"
               required
               maxLength={20000}
-              value={form.description}
-              onChange={set('description')}
+              {...bind('description')}
               errors={fields.description}
             />
             <Field
               label={t('fields.email')}
               type="email"
-              name="email"
               autoComplete="email"
               required
-              value={form.email}
-              onChange={set('email')}
+              {...bind('email')}
               errors={fields.email}
               help={t('fields.email_help')}
             />
             <Field
               label={t('fields.name')}
-              name="name"
               autoComplete="name"
               maxLength={200}
-              value={form.name}
-              onChange={set('name')}
+              {...bind('name')}
               errors={fields.name}
             />
             <Field
@@ -140,7 +132,7 @@ export default function PublicFormPage({ publicId }) {
             {/* A trap for bots: people never see it, so whatever fills it is not a person. */}
             <div className="sit-honeypot" aria-hidden="true">
               <label htmlFor="website">Website</label>
-              <input id="website" name="website" type="text" tabIndex={-1} autoComplete="off" value={form.website} onChange={set('website')} />
+              <input id="website" type="text" tabIndex={-1} autoComplete="off" {...bind('website')} />
             </div>
             <SubmitButton busy={submission.isLoading} className="w-100 w-sm-auto">
               {t('form.submit')}
