@@ -77,3 +77,26 @@ def test_an_expired_session_returns_through_sign_in_to_the_same_place(
     sign_in.sign_in(email, PASSWORD)
     expect(page).to_have_url(f"{stack.base_url}/boards/{board['id']}?q=vpn")
     expect(page.get_by_role("searchbox")).to_have_value("vpn")
+
+
+def test_tabs_reloading_at_once_keep_the_session(stack: Stack, open_browser) -> None:
+    # Each tab trades the same rotating refresh cookie for a token; presented twice,
+    # the server would take it for a stolen one and end the session everywhere.
+    email = stack.manager()
+    context, console = open_browser()
+    tabs = [context.new_page() for _ in range(3)]
+    SignIn(tabs[0]).open(stack.base_url).sign_in(email, PASSWORD)
+    Boards(tabs[0]).wait()
+    for tab in tabs[1:]:
+        tab.goto(f"{stack.base_url}/boards")
+        Boards(tab).wait()
+    for _ in range(3):
+        # All at one instant (their clocks are this machine's), as a browser restoring
+        # its tabs does.
+        at = tabs[0].evaluate("Date.now() + 400")
+        for tab in tabs:
+            tab.evaluate("at => setTimeout(() => location.reload(), at - Date.now())", at)
+        for tab in tabs:
+            tab.wait_for_load_state("load")
+            Boards(tab).wait()
+    assert console.unexpected() == []

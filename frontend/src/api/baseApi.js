@@ -1,5 +1,5 @@
 import { createApi, fetchBaseQuery } from '@reduxjs/toolkit/query/react';
-import { selectAccessToken, sessionEnded, tokenReceived } from '../state/session.js';
+import { restoreFailed, selectAccessToken, sessionEnded, tokenReceived } from '../state/session.js';
 
 // One createApi for the whole app (tag invalidation works only inside one);
 // every feature adds its endpoints with injectEndpoints.
@@ -35,23 +35,35 @@ async function send(args, api, extraOptions) {
 
 let refreshInFlight = null;
 
+// Refresh tokens rotate, and the server takes a token presented twice for a stolen
+// one and ends the session. Two tabs refreshing at the same moment would present
+// the same cookie: the Web Locks API makes them take turns, so the second presents
+// the cookie the first one got.
+function refreshInTurn(api, extraOptions) {
+  const request = () => send({ url: '/auth/refresh', method: 'POST' }, api, extraOptions);
+  return navigator.locks?.request ? navigator.locks.request('sit-session-refresh', request) : request();
+}
+
 /**
  * Exchange the refresh cookie for a new access token, once however many callers ask
- * at the same moment: they all wait for the one request. A failed refresh ends the
- * session (reason 'expired' when there was one to lose).
+ * at the same moment: they all wait for the one request. Only the server's "no"
+ * (401, 403) ends the session, as 'expired' when there was one to lose; a network
+ * failure or a 5xx leaves it as it was (while restoring: 'unreachable', to retry).
  */
 export function refreshSession(api, extraOptions) {
   if (!refreshInFlight) {
     refreshInFlight = (async () => {
       const hadToken = selectAccessToken(api.getState()) != null;
-      const result = await send({ url: '/auth/refresh', method: 'POST' }, api, extraOptions);
+      const result = await refreshInTurn(api, extraOptions);
       if (result.data?.access_token) {
         api.dispatch(tokenReceived(result.data.access_token));
         return true;
       }
-      // A network failure is not a verdict on the session: keep it, the request fails.
-      if (typeof result.error?.status !== 'number') return false;
-      api.dispatch(sessionEnded(hadToken ? 'expired' : null));
+      if (result.error?.status === 401 || result.error?.status === 403) {
+        api.dispatch(sessionEnded(hadToken ? 'expired' : null));
+      } else if (!hadToken) {
+        api.dispatch(restoreFailed());
+      }
       return false;
     })().finally(() => {
       refreshInFlight = null;

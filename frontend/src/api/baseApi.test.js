@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { makeStore } from '../app/store.js';
 import { fakeApi } from '../test/server.js';
-import { api } from './baseApi.js';
+import { api, restoreSession } from './baseApi.js';
 
 const probe = api.injectEndpoints({
   endpoints: (build) => ({
@@ -110,5 +110,42 @@ describe('the re-authenticating base query', () => {
     const store = makeStore({ preferences: { language: 'pl', languageChosen: true, theme: null } });
     await store.dispatch(probe.endpoints.probe.initiate(1));
     expect(fake.calls[0].headers.get('Accept-Language')).toBe('pl');
+  });
+
+  it('keeps the session when the refresh fails for a reason other than the server’s no', async () => {
+    fake = fakeApi({
+      'GET /api/v1/probe/1': () => ({ status: 401, body: { detail: 'x', code: 'not_authenticated' } }),
+      'POST /api/v1/auth/refresh': () => ({ status: 503, body: { detail: 'x', code: 'database_unavailable' } }),
+    });
+    vi.stubGlobal('fetch', fake.fetchMock);
+    const store = makeStore(signedIn('old'));
+    await store.dispatch(probe.endpoints.probe.initiate(1));
+    expect(store.getState().session).toMatchObject({ accessToken: 'old', status: 'authenticated' });
+  });
+
+  it('says the server was unreachable when restoring a session fails on the network', async () => {
+    vi.stubGlobal('fetch', vi.fn(async () => Promise.reject(new TypeError('Failed to fetch'))));
+    const store = makeStore({ session: { accessToken: null, status: 'unknown', endReason: null } });
+    await store.dispatch(restoreSession());
+    expect(store.getState().session.status).toBe('unreachable');
+  });
+
+  it('refreshes in turn with other tabs, through the Web Locks API', async () => {
+    fake = server();
+    fake.open();
+    vi.stubGlobal('fetch', fake.fetchMock);
+    const held = [];
+    vi.stubGlobal('navigator', {
+      ...navigator,
+      locks: {
+        request: async (name, callback) => {
+          held.push(name);
+          return callback();
+        },
+      },
+    });
+    const store = makeStore(signedIn('old'));
+    await store.dispatch(probe.endpoints.probe.initiate(1)).unwrap();
+    expect(held).toEqual(['sit-session-refresh']);
   });
 });

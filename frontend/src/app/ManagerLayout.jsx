@@ -5,7 +5,7 @@ import Nav from 'react-bootstrap/Nav';
 import Navbar from 'react-bootstrap/Navbar';
 import { useTranslation } from 'react-i18next';
 import { useDispatch, useSelector } from 'react-redux';
-import { Link, NavLink, Outlet, useNavigate } from 'react-router';
+import { Link, NavLink, Outlet } from 'react-router';
 import { useGetMeQuery, useUpdateMeMutation } from '../api/meApi.js';
 import LoadingState from '../components/LoadingState.jsx';
 import LanguageSwitch from '../components/LanguageSwitch.jsx';
@@ -29,7 +29,6 @@ function useProfileLanguage(me, updateMe) {
 
 export default function ManagerLayout() {
   const { t } = useTranslation();
-  const navigate = useNavigate();
   const dispatch = useDispatch();
   const { data: me } = useGetMeQuery();
   const [updateMe] = useUpdateMeMutation();
@@ -39,8 +38,7 @@ export default function ManagerLayout() {
 
   async function signOut() {
     await logout();
-    dispatch(sessionEnded('signed_out'));
-    navigate('/sign-in', { replace: true });
+    dispatch(sessionEnded('signed_out')); // RequireAuth then shows sign-in
   }
 
   return (

@@ -14,10 +14,19 @@ export const PUBLIC_PATHS = [
   { pattern: /^\/t\/([^/]+)\/?$/, render: (uuid) => <StatusPage uuid={uuid} /> },
 ];
 
+function decoded(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null; // a malformed link (%ZZ): shown as not found, not as a blank page
+  }
+}
+
 export function matchPublicPath(pathname) {
   for (const { pattern, render } of PUBLIC_PATHS) {
     const match = pattern.exec(pathname);
-    if (match) return () => render(decodeURIComponent(match[1]));
+    const value = match && decoded(match[1]);
+    if (value) return () => render(value);
   }
   return null;
 }

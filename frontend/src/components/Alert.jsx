@@ -1,14 +1,16 @@
+import { forwardRef } from 'react';
 import { useTranslation } from 'react-i18next';
 
 /**
  * A Bootstrap alert. Errors are announced at once (role alert), news politely
  * (role status); `onClose` adds a close button.
  */
-export default function Alert({ variant = 'info', onClose, className = '', children }) {
+export default forwardRef(function Alert({ variant = 'info', onClose, className = '', children }, ref) {
   const { t } = useTranslation();
   const urgent = variant === 'danger' || variant === 'warning';
   return (
     <div
+      ref={ref}
       className={`alert alert-${variant}${onClose ? ' alert-dismissible' : ''} ${className}`.trim()}
       role={urgent ? 'alert' : 'status'}
     >
@@ -16,4 +18,4 @@ export default function Alert({ variant = 'info', onClose, className = '', child
       {onClose && <button type="button" className="btn-close" aria-label={t('common:close')} onClick={onClose} />}
     </div>
   );
-}
+});

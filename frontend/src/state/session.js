@@ -24,9 +24,10 @@ function setMarker(on) {
 
 const initialState = {
   accessToken: null,
-  // unknown: not yet tried to restore; authenticated; anonymous
+  // unknown: not yet restored from the cookie; unreachable: the server did not
+  // answer while restoring (try again); authenticated; anonymous
   status: hasSessionMarker() ? 'unknown' : 'anonymous',
-  // why the last session ended: null, 'expired' or 'signed_out'
+  // why the last session ended: null, 'expired', 'signed_out', 'signed_out_elsewhere'
   endReason: null,
 };
 
@@ -43,13 +44,20 @@ const sessionSlice = createSlice({
     sessionEnded(state, action) {
       state.accessToken = null;
       state.status = 'anonymous';
-      state.endReason = action.payload ?? 'signed_out';
+      state.endReason = action.payload ?? null;
       setMarker(false);
+    },
+    // The cookie may still be good: nothing is ended, the person can try again.
+    restoreFailed(state) {
+      state.status = 'unreachable';
+    },
+    restoreRetried(state) {
+      if (state.status === 'unreachable') state.status = 'unknown';
     },
   },
 });
 
-export const { tokenReceived, sessionEnded } = sessionSlice.actions;
+export const { tokenReceived, sessionEnded, restoreFailed, restoreRetried } = sessionSlice.actions;
 export default sessionSlice.reducer;
 
 export const selectSession = (state) => state.session;

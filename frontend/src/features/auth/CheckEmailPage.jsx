@@ -2,7 +2,7 @@ import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
 import Form from 'react-bootstrap/Form';
 import { useTranslation } from 'react-i18next';
-import { Link, useSearchParams } from 'react-router';
+import { Link, useLocation } from 'react-router';
 import { fieldErrorsOf } from '../../api/errors.js';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
 import SubmitButton from '../../components/SubmitButton.jsx';
@@ -10,11 +10,15 @@ import AuthCard from './AuthCard.jsx';
 import EmailField from './EmailField.jsx';
 import { useResendVerificationMutation } from './authApi.js';
 
-/** After signing up, or when a link has expired: look in your inbox, or get a new link. */
+/**
+ * Right after signing up: look in your inbox (the address comes in the navigation
+ * state, never from the URL, so no link can make this page claim anything). Else,
+ * e.g. from an expired link: ask for a new one.
+ */
 export default function CheckEmailPage() {
   const { t } = useTranslation('auth');
-  const [params] = useSearchParams();
-  const [email, setEmail] = useState(params.get('email') ?? '');
+  const { sentTo, email: known } = useLocation().state ?? {};
+  const [email, setEmail] = useState(sentTo ?? known ?? '');
   const [resend, { isLoading, isSuccess, error }] = useResendVerificationMutation();
 
   async function submit(event) {
@@ -24,15 +28,17 @@ export default function CheckEmailPage() {
 
   return (
     <AuthCard
-      title={t('check_email.title')}
+      title={t(sentTo ? 'check_email.title' : 'check_email.new_title')}
       footer={<Link to="/sign-in">{t('common:back_to_sign_in')}</Link>}
     >
-      <p>
-        {params.get('email')
-          ? t('check_email.sent_to', { email: params.get('email') })
-          : t('check_email.sent')}
-      </p>
-      <p className="text-body-secondary small">{t('check_email.not_arrived')}</p>
+      {sentTo ? (
+        <>
+          <p>{t('check_email.sent_to', { email: sentTo })}</p>
+          <p className="text-body-secondary small">{t('check_email.not_arrived')}</p>
+        </>
+      ) : (
+        <p>{t('check_email.ask')}</p>
+      )}
       {isSuccess && (
         <Alert variant="success">
           {t('check_email.resent')}

@@ -44,15 +44,12 @@ export default function SignInPage() {
         </>
       }
     >
-      {endReason === 'expired' && (
-        <Alert variant="warning">
-          {t('sign_in.expired')}
-        </Alert>
-      )}
+      {endReason === 'expired' && <Alert variant="warning">{t('sign_in.expired')}</Alert>}
+      {endReason === 'signed_out_elsewhere' && <Alert variant="info">{t('sign_in.signed_out_elsewhere')}</Alert>}
       <ErrorAlert error={error} fieldNames={['email', 'password']}>
         {error?.data?.code === 'email_not_verified' && (
           <div className="mt-2">
-            <Link to={`/sign-up/check-email?email=${encodeURIComponent(form.email)}`}>
+            <Link to="/sign-up/check-email" state={{ email: form.email }}>
               {t('sign_in.resend_link')}
             </Link>
           </div>

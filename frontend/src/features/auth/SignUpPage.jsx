@@ -34,7 +34,7 @@ export default function SignUpPage() {
     event.preventDefault();
     if (isLoading) return;
     const result = await register({ ...form, language, timezone: browserTimeZone() });
-    if (result.data) navigate(`/sign-up/check-email?email=${encodeURIComponent(form.email)}`);
+    if (result.data) navigate('/sign-up/check-email', { state: { sentTo: result.data.email } });
   }
 
   return (

@@ -13,6 +13,9 @@ export const authApi = api.injectEndpoints({
     }),
     login: build.mutation({
       query: (body) => ({ url: '/auth/login', method: 'POST', body }),
+      // The refresh token is the HttpOnly cookie; its copy in the body is for API
+      // clients and is not kept where scripts could read it.
+      transformResponse: ({ access_token, expires_in }) => ({ access_token, expires_in }),
     }),
     requestPasswordReset: build.mutation({
       query: (email) => ({ url: '/auth/password-reset/request', method: 'POST', body: { email } }),

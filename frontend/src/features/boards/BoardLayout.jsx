@@ -14,7 +14,10 @@ import { useGetBoardQuery } from './boardsApi.js';
 export default function BoardLayout() {
   const { t } = useTranslation('boards');
   const { boardId } = useParams();
-  const { data: board, isLoading, error } = useGetBoardQuery(Number(boardId));
+  const id = /^\d{1,18}$/.test(boardId) ? Number(boardId) : null;
+  const { data: board, isLoading, error: fetchError } = useGetBoardQuery(id, { skip: id == null });
+  // An address that cannot name a board is simply not found.
+  const error = id == null ? { status: 404, data: { code: 'not_found' } } : fetchError;
   if (isLoading) return <LoadingState />;
   if (error) {
     return (

@@ -1,21 +1,19 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
-import Button from 'react-bootstrap/Button';
 import Card from 'react-bootstrap/Card';
 import { useTranslation } from 'react-i18next';
 import { useOutletContext } from 'react-router';
-import ErrorAlert from '../../components/ErrorAlert.jsx';
 import useDocumentTitle from '../../components/useDocumentTitle.js';
 import BoardForm from './BoardForm.jsx';
 import PublicLink from './PublicLink.jsx';
-import { useSetBoardArchivedMutation, useUpdateBoardMutation } from './boardsApi.js';
+import ArchiveButton from './ArchiveButton.jsx';
+import { useUpdateBoardMutation } from './boardsApi.js';
 
 export default function BoardSettingsPage() {
   const { t } = useTranslation('boards');
   const { board } = useOutletContext();
   useDocumentTitle(`${t('tabs.settings')} · ${board.name}`);
   const [update, updating] = useUpdateBoardMutation();
-  const [setArchived, archiving] = useSetBoardArchivedMutation();
   const [saved, setSaved] = useState(false);
 
   async function submit(form) {
@@ -35,7 +33,7 @@ export default function BoardSettingsPage() {
             </Alert>
           )}
           <BoardForm
-            key={board.updated_at}
+            key={board.id}
             initial={board}
             onSubmit={submit}
             busy={updating.isLoading}
@@ -59,14 +57,7 @@ export default function BoardSettingsPage() {
           <p className="text-body-secondary">
             {t(board.is_active ? 'settings.archive_help' : 'settings.unarchive_help')}
           </p>
-          <ErrorAlert error={archiving.error} />
-          <Button
-            variant={board.is_active ? 'outline-danger' : 'outline-primary'}
-            disabled={archiving.isLoading}
-            onClick={() => setArchived({ id: board.id, archived: board.is_active })}
-          >
-            {t(board.is_active ? 'archive' : 'unarchive')}
-          </Button>
+          <ArchiveButton board={board} variant={board.is_active ? 'outline-danger' : 'outline-primary'} />
         </Card.Body>
       </Card>
     </div>

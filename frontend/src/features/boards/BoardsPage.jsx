@@ -13,15 +13,11 @@ import useDocumentTitle from '../../components/useDocumentTitle.js';
 import BoardForm from './BoardForm.jsx';
 import PublicLink from './PublicLink.jsx';
 import TicketCounts from './TicketCounts.jsx';
-import {
-  useCreateBoardMutation,
-  useListBoardsInfiniteQuery,
-  useSetBoardArchivedMutation,
-} from './boardsApi.js';
+import ArchiveButton from './ArchiveButton.jsx';
+import { useCreateBoardMutation, useListBoardsInfiniteQuery } from './boardsApi.js';
 
 function BoardCard({ board }) {
   const { t } = useTranslation('boards');
-  const [setArchived, { isLoading, error }] = useSetBoardArchivedMutation();
   return (
     <Card as="li" className="mb-3">
       <Card.Body>
@@ -34,15 +30,7 @@ function BoardCard({ board }) {
               </Badge>
             )}
           </h2>
-          <Button
-            size="sm"
-            variant="outline-secondary"
-            disabled={isLoading}
-            onClick={() => setArchived({ id: board.id, archived: board.is_active })}
-            aria-label={t(board.is_active ? 'archive_named' : 'unarchive_named', { name: board.name })}
-          >
-            {t(board.is_active ? 'archive' : 'unarchive')}
-          </Button>
+          <ArchiveButton board={board} size="sm" />
         </div>
         {board.description && <p className="text-body-secondary mb-2">{board.description}</p>}
         <TicketCounts counts={board.ticket_counts} />
@@ -51,7 +39,6 @@ function BoardCard({ board }) {
             <PublicLink board={board} />
           </div>
         )}
-        <ErrorAlert error={error} className="mt-2 mb-0" />
       </Card.Body>
     </Card>
   );

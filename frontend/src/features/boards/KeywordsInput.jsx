@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import Badge from 'react-bootstrap/Badge';
 import CloseButton from 'react-bootstrap/CloseButton';
 import Form from 'react-bootstrap/Form';
@@ -19,12 +19,13 @@ export function addKeywords(keywords, text) {
 
 /**
  * Keywords as tags: type a word and press Enter or a comma to add it; each tag has
- * a remove button; Backspace in the empty box removes the last one.
+ * a remove button, after which the focus returns to the box.
  */
 export default function KeywordsInput({ value, onChange, errors, label }) {
   const { t } = useTranslation('boards');
   const id = useId();
   const [draft, setDraft] = useState('');
+  const box = useRef(null);
   const invalid = Boolean(errors?.length);
 
   function commit() {
@@ -36,8 +37,6 @@ export default function KeywordsInput({ value, onChange, errors, label }) {
     if (event.key === 'Enter' || event.key === ',') {
       event.preventDefault();
       commit();
-    } else if (event.key === 'Backspace' && !draft && value.length) {
-      onChange(value.slice(0, -1));
     }
   }
 
@@ -55,7 +54,10 @@ export default function KeywordsInput({ value, onChange, errors, label }) {
                   className="ms-1"
                   style={{ fontSize: '0.6rem' }}
                   aria-label={t('keywords.remove', { keyword })}
-                  onClick={() => onChange(value.filter((k) => k !== keyword))}
+                  onClick={() => {
+                    onChange(value.filter((k) => k !== keyword));
+                    box.current?.focus();
+                  }}
                 />
               </Badge>
             </li>
@@ -63,6 +65,7 @@ export default function KeywordsInput({ value, onChange, errors, label }) {
         </ul>
       )}
       <Form.Control
+        ref={box}
         id={id}
         value={draft}
         maxLength={KEYWORD_MAX}

@@ -65,7 +65,8 @@ describe('the public form', () => {
     await user.click(button);
     await user.click(button);
     await user.click(button);
-    expect(button).toBeDisabled();
+    expect(button).toHaveAttribute('aria-disabled', 'true');
+    expect(button).toHaveFocus(); // a disabled button would have dropped it
     const uuid = '8b0f0a4e-93a4-4b53-9d43-0b5f6c3c8f65';
     answer({ status: 201, body: { uuid, status_url: `http://x/t/${uuid}` } });
     const done = await screen.findByRole('status');

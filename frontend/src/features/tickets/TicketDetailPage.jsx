@@ -6,7 +6,7 @@ import Col from 'react-bootstrap/Col';
 import Form from 'react-bootstrap/Form';
 import Row from 'react-bootstrap/Row';
 import { useTranslation } from 'react-i18next';
-import { Link, useOutletContext, useParams } from 'react-router';
+import { Link, Navigate, useOutletContext, useParams } from 'react-router';
 import { useGetMeQuery } from '../../api/meApi.js';
 import { fieldErrorsOf } from '../../api/errors.js';
 import CopyButton from '../../components/CopyButton.jsx';
@@ -91,11 +91,13 @@ function MoveForm({ ticket }) {
             {t('move.done', { state: t(`common:state.${moved}`) })}
           </Alert>
         )}
+        {/* Outside the form: a move refused because someone moved the ticket
+            meanwhile (409) must still be read when the ticket is now final. */}
+        <ErrorAlert error={error} fieldNames={['comment', 'internal_note']} />
         {moves.length === 0 ? (
           <p className="text-body-secondary mb-0">{t('move.final')}</p>
         ) : (
           <Form onSubmit={(event) => event.preventDefault()}>
-            <ErrorAlert error={error} fieldNames={['comment', 'internal_note']} />
             <Field
               label={t('move.comment')}
               as="textarea"
@@ -140,7 +142,9 @@ export default function TicketDetailPage() {
   const { t } = useTranslation('tickets');
   const { board } = useOutletContext();
   const { ticketId } = useParams();
-  const { data: ticket, isLoading, error } = useGetTicketQuery(Number(ticketId));
+  const id = /^\d{1,18}$/.test(ticketId) ? Number(ticketId) : null;
+  const { data: ticket, isLoading, error: fetchError } = useGetTicketQuery(id, { skip: id == null });
+  const error = id == null ? { status: 404, data: { code: 'not_found' } } : fetchError;
   const { data: me } = useGetMeQuery();
   const formatTime = useDateTimeFormat(me?.timezone);
   useDocumentTitle(ticket?.title);
@@ -148,6 +152,9 @@ export default function TicketDetailPage() {
 
   if (isLoading) return <LoadingState />;
   if (error) return <ErrorAlert error={error}><div className="mt-2">{back}</div></ErrorAlert>;
+  if (ticket.board_id !== board.id) {
+    return <Navigate to={`/boards/${ticket.board_id}/tickets/${ticket.id}`} replace />;
+  }
   const statusUrl = `${window.location.origin}/t/${ticket.uuid}`;
   return (
     <>

@@ -21,16 +21,26 @@ import useDebouncedValue from './useDebouncedValue.js';
 function Filters({ params, setParam }) {
   const { t } = useTranslation('tickets');
   const ids = { search: useId(), state: useId(), source: useId() };
-  const [search, setSearch] = useState(params.get('q') ?? '');
+  const urlQuery = params.get('q') ?? '';
+  const [search, setSearch] = useState(urlQuery);
   const settled = useDebouncedValue(search.trim(), 300);
-  const latest = useRef({ params, setParam });
+  // What this box last wrote to the address: anything else there (a tab, Back)
+  // came from elsewhere, and the box shows it.
+  const written = useRef(urlQuery);
+  const latest = useRef(setParam);
   useEffect(() => {
-    latest.current = { params, setParam };
+    latest.current = setParam;
   });
   useEffect(() => {
-    const { params: current, setParam: set } = latest.current;
-    if ((current.get('q') ?? '') !== settled) set('q', settled);
+    if (settled === written.current) return;
+    written.current = settled;
+    latest.current('q', settled);
   }, [settled]);
+  useEffect(() => {
+    if (urlQuery === written.current) return;
+    written.current = urlQuery;
+    setSearch(urlQuery);
+  }, [urlQuery]);
 
   return (
     <Form role="search" onSubmit={(event) => event.preventDefault()} className="mb-3">
