@@ -1,5 +1,6 @@
 """axe-core (WCAG 2.2 AA rules) on every screen, in the light and the dark theme, at
-desktop and phone width: no serious or critical violation anywhere."""
+desktop and phone width: no serious or critical violation anywhere, and no screen
+wider than the phone."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
 def violations(page: Page) -> list[str]:
-    """The serious and critical findings of axe on the page as it is now."""
+    """The serious and critical findings of axe on the page as it is now, and a page
+    wider than the screen (a phone user would have to scroll sideways)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    wide = [f"wider than the screen by {overflow} px"] if overflow > 0 else []
     page.evaluate(AXE)  # evaluated through the DevTools protocol: the page's CSP allows it
     found = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
@@ -27,7 +31,7 @@ def violations(page: Page) -> list[str]:
         " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)})))",
         TAGS,
     )
-    return [json.dumps(v) for v in found if v["impact"] in ("serious", "critical")]
+    return wide + [json.dumps(v) for v in found if v["impact"] in ("serious", "critical")]
 
 
 def public_screens(stack: Stack) -> list[tuple[str, str, Callable[[Page], None]]]:
