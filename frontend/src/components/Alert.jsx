@@ -2,8 +2,8 @@ import { forwardRef } from 'react';
 import { useTranslation } from 'react-i18next';
 
 /**
- * A Bootstrap alert. Errors are announced at once (role alert), news politely
- * (role status); `onClose` adds a close button.
+ * A Bootstrap alert. Errors and warnings are announced at once (role alert); news
+ * goes inside a LiveRegion placed beforehand. `onClose` adds a close button.
  */
 export default forwardRef(function Alert({ variant = 'info', onClose, className = '', children }, ref) {
   const { t } = useTranslation();
@@ -12,7 +12,7 @@ export default forwardRef(function Alert({ variant = 'info', onClose, className 
     <div
       ref={ref}
       className={`alert alert-${variant}${onClose ? ' alert-dismissible' : ''} ${className}`.trim()}
-      role={urgent ? 'alert' : 'status'}
+      role={urgent ? 'alert' : undefined}
     >
       {children}
       {onClose && <button type="button" className="btn-close" aria-label={t('common:close')} onClick={onClose} />}

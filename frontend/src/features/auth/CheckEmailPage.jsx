@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Form from 'react-bootstrap/Form';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'react-router';
@@ -39,11 +40,7 @@ export default function CheckEmailPage() {
       ) : (
         <p>{t('check_email.ask')}</p>
       )}
-      {isSuccess && (
-        <Alert variant="success">
-          {t('check_email.resent')}
-        </Alert>
-      )}
+      <LiveRegion>{isSuccess && <Alert variant="success">{t('check_email.resent')}</Alert>}</LiveRegion>
       <ErrorAlert error={error} fieldNames={['email']} />
       <Form noValidate onSubmit={submit}>
         <EmailField

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Form from 'react-bootstrap/Form';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
@@ -22,11 +23,8 @@ export default function ForgotPasswordPage() {
 
   return (
     <AuthCard title={t('forgot.title')} footer={<Link to="/sign-in">{t('common:back_to_sign_in')}</Link>}>
-      {isSuccess ? (
-        <Alert variant="success">
-          {t('forgot.sent')}
-        </Alert>
-      ) : (
+      <LiveRegion>{isSuccess && <Alert variant="success">{t('forgot.sent')}</Alert>}</LiveRegion>
+      {!isSuccess && (
         <>
           <p className="text-body-secondary">{t('forgot.intro')}</p>
           <ErrorAlert error={error} fieldNames={['email']} />

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Form from 'react-bootstrap/Form';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
@@ -31,15 +32,11 @@ export default function ResetPasswordPage() {
           {t('reset.no_token')} <Link to="/forgot-password">{t('reset.new_link')}</Link>
         </Alert>
       )}
+      <LiveRegion>{isSuccess && <Alert variant="success">{t('reset.done')}</Alert>}</LiveRegion>
       {isSuccess && (
-        <>
-          <Alert variant="success">
-            {t('reset.done')}
-          </Alert>
-          <Link className="btn btn-primary" to="/sign-in">
-            {t('reset.sign_in')}
-          </Link>
-        </>
+        <Link className="btn btn-primary" to="/sign-in">
+          {t('reset.sign_in')}
+        </Link>
       )}
       {token && !isSuccess && (
         <>

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import { useTranslation } from 'react-i18next';
 import { Link, useSearchParams } from 'react-router';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
@@ -32,15 +33,11 @@ export default function VerifyEmailPage() {
         </Alert>
       )}
       {token && (isUninitialized || isLoading) && <LoadingState label={t('verify.checking')} />}
+      <LiveRegion>{isSuccess && <Alert variant="success">{t('verify.done')}</Alert>}</LiveRegion>
       {isSuccess && (
-        <>
-          <Alert variant="success">
-            {t('verify.done')}
-          </Alert>
-          <Link className="btn btn-primary" to={signInLink}>
-            {t('verify.sign_in')}
-          </Link>
-        </>
+        <Link className="btn btn-primary" to={signInLink}>
+          {t('verify.sign_in')}
+        </Link>
       )}
       {error && (
         <>

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Card from 'react-bootstrap/Card';
 import { useTranslation } from 'react-i18next';
 import { useOutletContext } from 'react-router';
@@ -27,11 +28,13 @@ export default function BoardSettingsPage() {
       <Card>
         <Card.Body>
           <h2 className="h5">{t('settings.title')}</h2>
-          {saved && (
-            <Alert variant="success" onClose={() => setSaved(false)}>
-              {t('settings.saved')}
-            </Alert>
-          )}
+          <LiveRegion>
+            {saved && (
+              <Alert variant="success" onClose={() => setSaved(false)}>
+                {t('settings.saved')}
+              </Alert>
+            )}
+          </LiveRegion>
           <BoardForm
             key={board.id}
             initial={board}

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Badge from 'react-bootstrap/Badge';
 import Button from 'react-bootstrap/Button';
 import Card from 'react-bootstrap/Card';
@@ -72,11 +73,13 @@ export default function BoardsPage() {
           <Button onClick={() => { setCreating(true); setCreated(null); }}>{t('list.new')}</Button>
         )}
       </div>
-      {created && (
-        <Alert variant="success" onClose={() => setCreated(null)}>
-          {t('list.created', { name: created })}
-        </Alert>
-      )}
+      <LiveRegion>
+        {created && (
+          <Alert variant="success" onClose={() => setCreated(null)}>
+            {t('list.created', { name: created })}
+          </Alert>
+        )}
+      </LiveRegion>
       {creating && (
         <Card className="mb-4">
           <Card.Body>

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useSelector } from 'react-redux';
 import { fieldErrorsOf } from '../../api/errors.js';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Card from '../../components/Card.jsx';
 import CopyButton from '../../components/CopyButton.jsx';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
@@ -79,9 +80,10 @@ export default function PublicFormPage({ publicId }) {
         {board.data.description && (
           <p className="text-body-secondary" style={{ whiteSpace: 'pre-wrap' }}>{board.data.description}</p>
         )}
-        {submission.isSuccess ? (
-          <Submitted uuid={submission.data.uuid} onAnother={() => submission.reset()} />
-        ) : (
+        <LiveRegion>
+          {submission.isSuccess && <Submitted uuid={submission.data.uuid} onAnother={() => submission.reset()} />}
+        </LiveRegion>
+        {!submission.isSuccess && (
           <form noValidate onSubmit={onSubmit}>
             <ErrorAlert error={submission.error} fieldNames={FIELDS} />
             <Field

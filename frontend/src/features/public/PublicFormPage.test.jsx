@@ -69,8 +69,8 @@ describe('the public form', () => {
     expect(button).toHaveFocus(); // a disabled button would have dropped it
     const uuid = '8b0f0a4e-93a4-4b53-9d43-0b5f6c3c8f65';
     answer({ status: 201, body: { uuid, status_url: `http://x/t/${uuid}` } });
-    const done = await screen.findByRole('status');
-    expect(within(done).getByRole('link')).toHaveAttribute('href', `/t/${uuid}`);
+    const done = await screen.findByText('Thank you, your report is in.');
+    expect(within(done.closest('[role="status"]')).getByRole('link')).toHaveAttribute('href', `/t/${uuid}`);
     const posts = fake.calls.filter((c) => c.key.startsWith('POST'));
     expect(posts).toHaveLength(1);
     expect(posts[0].body).toEqual({

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import Alert from '../../components/Alert.jsx';
+import LiveRegion from '../../components/LiveRegion.jsx';
 import Button from 'react-bootstrap/Button';
 import Card from 'react-bootstrap/Card';
 import Col from 'react-bootstrap/Col';
@@ -86,11 +87,13 @@ function MoveForm({ ticket }) {
     <Card>
       <Card.Body>
         <h2 className="h5">{t('move.title')}</h2>
-        {moved && (
-          <Alert variant="success" onClose={() => setMoved(null)}>
-            {t('move.done', { state: t(`common:state.${moved}`) })}
-          </Alert>
-        )}
+        <LiveRegion>
+          {moved && (
+            <Alert variant="success" onClose={() => setMoved(null)}>
+              {t('move.done', { state: t(`common:state.${moved}`) })}
+            </Alert>
+          )}
+        </LiveRegion>
         {/* Outside the form: a move refused because someone moved the ticket
             meanwhile (409) must still be read when the ticket is now final. */}
         <ErrorAlert error={error} fieldNames={['comment', 'internal_note']} />
