@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from app.boards.models import Board, BoardKeyword
 from app.boards.schemas import BoardCreate, BoardUpdate, TicketCounts
 from app.core.clock import clock
 from app.core.errors import BoardNameTaken, NotFound, ValidationFailed
-from app.core.pagination import decode_cursor, page_of
+from app.core.pagination import keyset_page
 from app.db import violated_constraint
 from app.inboxes.models import EmailInbox
 from app.standby.models import StandbyQueueItem
@@ -41,15 +41,9 @@ async def list_boards(
     session: AsyncSession, manager: Manager, *, limit: int, cursor: str | None
 ) -> tuple[list[Board], str | None]:
     query = select(Board).where(Board.manager_id == manager.id)
-    if cursor:
-        created_at, board_id = decode_cursor(cursor)
-        query = query.where(tuple_(Board.created_at, Board.id) < (created_at, board_id))
-    rows = list(
-        await session.scalars(
-            query.order_by(Board.created_at.desc(), Board.id.desc()).limit(limit + 1)
-        )
+    return await keyset_page(
+        session, query, key=(Board.created_at, Board.id), limit=limit, cursor=cursor
     )
-    return page_of(rows, limit, key=lambda b: (b.created_at, b.id))
 
 
 async def _check_inbox(session: AsyncSession, manager: Manager, inbox_id: int | None) -> None:

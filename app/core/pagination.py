@@ -10,10 +10,14 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import Select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import ValidationFailed
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -53,3 +57,27 @@ def page_of(rows: list[Any], limit: int, *, key: Any) -> tuple[list[Any], str | 
     last = rows[limit - 1]
     created_at, row_id = key(last)
     return rows[:limit], encode_cursor(created_at, row_id)
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[M],
+    *,
+    key: tuple[InstrumentedAttribute[datetime], InstrumentedAttribute[int]],
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[M], str | None]:
+    """One page of `query`, newest first on `key` (its created_at and id columns),
+    and the cursor after it.
+
+    The id breaks ties on the timestamp, and a cursor names the last row seen rather
+    than an offset, so rows arriving between pages are neither skipped nor repeated.
+    A cursor this list did not give out is a 422 (`invalid_cursor`).
+    """
+    created_at, row_id = key
+    if cursor:
+        after = decode_cursor(cursor)
+        query = query.where(tuple_(created_at, row_id) < after)
+    query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+    rows = list(await session.scalars(query))
+    return page_of(rows, limit, key=lambda r: (getattr(r, created_at.key), getattr(r, row_id.key)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +13,7 @@ from app.auth.models import Manager
 from app.config import Settings
 from app.core.clock import clock
 from app.core.errors import Conflict, NotFound
-from app.core.pagination import decode_cursor, page_of
+from app.core.pagination import keyset_page
 from app.db import violated_constraint
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
 from app.inboxes.models import IMAP_PASSWORD_CONTEXT, SMTP_PASSWORD_CONTEXT, EmailInbox
@@ -44,15 +44,9 @@ async def list_inboxes(
     session: AsyncSession, manager: Manager, *, limit: int, cursor: str | None
 ) -> tuple[list[EmailInbox], str | None]:
     query = select(EmailInbox).where(EmailInbox.manager_id == manager.id)
-    if cursor:
-        created_at, inbox_id = decode_cursor(cursor)
-        query = query.where(tuple_(EmailInbox.created_at, EmailInbox.id) < (created_at, inbox_id))
-    rows = list(
-        await session.scalars(
-            query.order_by(EmailInbox.created_at.desc(), EmailInbox.id.desc()).limit(limit + 1)
-        )
+    return await keyset_page(
+        session, query, key=(EmailInbox.created_at, EmailInbox.id), limit=limit, cursor=cursor
     )
-    return page_of(rows, limit, key=lambda i: (i.created_at, i.id))
 
 
 def _secret(settings: Settings, value: Any, context: str) -> str | None:

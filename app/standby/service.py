@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
 from app.core.clock import clock
 from app.core.errors import AlreadyResolved, NotFound, WrongStandbyKind
-from app.core.pagination import decode_cursor, page_of
+from app.core.pagination import keyset_page
 from app.standby.models import StandbyQueueItem
 
 
@@ -53,19 +53,13 @@ async def list_items(
         query = query.where(StandbyQueueItem.status == status)
     if kind:
         query = query.where(StandbyQueueItem.kind == kind)
-    if cursor:
-        created_at, item_id = decode_cursor(cursor)
-        query = query.where(
-            tuple_(StandbyQueueItem.created_at, StandbyQueueItem.id) < (created_at, item_id)
-        )
-    rows = list(
-        await session.scalars(
-            query.order_by(StandbyQueueItem.created_at.desc(), StandbyQueueItem.id.desc()).limit(
-                limit + 1
-            )
-        )
+    return await keyset_page(
+        session,
+        query,
+        key=(StandbyQueueItem.created_at, StandbyQueueItem.id),
+        limit=limit,
+        cursor=cursor,
     )
-    return page_of(rows, limit, key=lambda r: (r.created_at, r.id))
 
 
 async def lock_pending(

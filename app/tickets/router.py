@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from app.auth.deps import CurrentManager, SettingsDep
 from app.boards.service import get_board
 from app.config import Settings
 from app.core.errors import ERROR_RESPONSES, ErrorResponse
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, decode_cursor, page_of
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset_page
 from app.db import SessionDep
 from app.integrations.models import ExternalTicket
 from app.integrations.schemas import ExternalTicketRead
@@ -72,19 +72,13 @@ async def list_external_tickets(
 ) -> Page[ExternalTicketRead]:
     await get_board(session, manager, board_id)
     query = select(ExternalTicket).where(ExternalTicket.board_id == board_id)
-    if cursor:
-        created_at, row_id = decode_cursor(cursor)
-        query = query.where(
-            tuple_(ExternalTicket.created_at, ExternalTicket.id) < (created_at, row_id)
-        )
-    rows = list(
-        await session.scalars(
-            query.order_by(ExternalTicket.created_at.desc(), ExternalTicket.id.desc()).limit(
-                limit + 1
-            )
-        )
+    items, next_cursor = await keyset_page(
+        session,
+        query,
+        key=(ExternalTicket.created_at, ExternalTicket.id),
+        limit=limit,
+        cursor=cursor,
     )
-    items, next_cursor = page_of(rows, limit, key=lambda r: (r.created_at, r.id))
     return Page(
         items=[ExternalTicketRead.model_validate(r) for r in items], next_cursor=next_cursor
     )

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, tuple_
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
@@ -19,7 +19,7 @@ from app.config import Settings
 from app.core.clock import clock
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
 from app.core.i18n import pick_language
-from app.core.pagination import decode_cursor, page_of
+from app.core.pagination import keyset_page
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
 from app.tickets import notifications, states
@@ -175,15 +175,9 @@ async def list_tickets(
         query = query.where(Ticket.source == source)
     if q and (tsquery := search_query(q)):
         query = query.where(Ticket.search_vector.op("@@")(func.to_tsquery("simple", tsquery)))
-    if cursor:
-        created_at, ticket_id = decode_cursor(cursor)
-        query = query.where(tuple_(Ticket.created_at, Ticket.id) < (created_at, ticket_id))
-    rows = list(
-        await session.scalars(
-            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit + 1)
-        )
+    return await keyset_page(
+        session, query, key=(Ticket.created_at, Ticket.id), limit=limit, cursor=cursor
     )
-    return page_of(rows, limit, key=lambda t: (t.created_at, t.id))
 
 
 async def get_ticket(
