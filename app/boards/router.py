@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 
 from app.auth.deps import CurrentManager, SettingsDep
 from app.boards import service
-from app.boards.models import Board
 from app.boards.schemas import (
     BoardCreate,
     BoardRead,
@@ -16,9 +13,8 @@ from app.boards.schemas import (
     BoardUpdate,
     KeywordsUpdate,
     StatsRead,
-    TicketCounts,
 )
-from app.config import Settings
+from app.boards.views import board_read, read_one
 from app.core.errors import ERROR_RESPONSES, error_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.db import SessionDep
@@ -26,42 +22,6 @@ from app.db import SessionDep
 router = APIRouter(prefix="/boards", tags=["boards"], responses=ERROR_RESPONSES)
 stats_router = APIRouter(tags=["boards"], responses=ERROR_RESPONSES)
 CONFLICT = error_responses(409)
-
-
-def integration_view(board: Board) -> dict[str, Any] | None:
-    """The platform settings without secrets: encrypted values become `has_<name>`."""
-    if board.external_platform is None or board.external_config is None:
-        return None
-    view: dict[str, Any] = {"platform": board.external_platform}
-    for key, value in board.external_config.items():
-        if key.endswith("_encrypted"):
-            view[f"has_{key.removesuffix('_encrypted')}"] = bool(value)
-        else:
-            view[key] = value
-    return view
-
-
-def board_read(board: Board, counts: TicketCounts, settings: Settings) -> BoardRead:
-    return BoardRead(
-        id=board.id,
-        name=board.name,
-        description=board.description,
-        public_id=board.public_id,
-        public_url=f"{settings.PUBLIC_BASE_URL}/b/{board.public_id}",
-        email_inbox_id=board.email_inbox_id,
-        keywords=[k.keyword for k in board.keywords],
-        integration=integration_view(board),
-        is_active=board.is_active,
-        ticket_counts=counts,
-        created_at=board.created_at,
-        updated_at=board.updated_at,
-    )
-
-
-async def read_one(session: SessionDep, settings: Settings, board: Board) -> BoardRead:
-    await session.refresh(board)
-    counts = await service.ticket_counts(session, [board.id])
-    return board_read(board, counts[board.id], settings)
 
 
 @router.get("", response_model=Page[BoardRead], summary="Your boards, newest first")

@@ -370,6 +370,14 @@ class BoardUnavailable(NotFound):
     detail = "This board does not exist or no longer accepts reports."
 
 
+# --- inboxes ----------------------------------------------------------------
+
+
+class InboxNameTaken(Conflict):
+    code = "inbox_name_taken"
+    detail = "You already have an inbox with this name."
+
+
 # --- standby ----------------------------------------------------------------
 
 

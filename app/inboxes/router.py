@@ -105,12 +105,7 @@ async def delete_inbox(inbox_id: int, manager: CurrentManager, session: SessionD
 async def test_inbox(
     inbox_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> InboxTestResult:
-    inbox = await service.get_inbox(session, manager, inbox_id)
-    imap = service.imap_settings(inbox, settings)
-    smtp = service.smtp_server(inbox, settings)
-    # End the read-only transaction: no database connection waits on remote servers.
-    await session.rollback()
-    return await service.test_connection(imap, smtp)
+    return await service.check_inbox(session, settings, manager, inbox_id)
 
 
 @router.post(

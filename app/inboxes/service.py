@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Manager
 from app.config import Settings
 from app.core.clock import clock
-from app.core.errors import Conflict, NotFound
+from app.core.errors import InboxNameTaken, NotFound
 from app.core.pagination import keyset_page
 from app.db import violated_constraint
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
@@ -24,11 +24,6 @@ from app.mail.smtp import SmtpError, SmtpServer, check_server
 CHECK_TIMEOUT_SECONDS = 40.0
 # Changing one of these points the inbox at another mailbox: start reading afresh.
 _MAILBOX_FIELDS = {"imap_host", "imap_port", "imap_username", "imap_folder"}
-
-
-class InboxNameTaken(Conflict):
-    code = "inbox_name_taken"
-    detail = "You already have an inbox with this name."
 
 
 async def get_inbox(session: AsyncSession, manager: Manager, inbox_id: int) -> EmailInbox:
@@ -176,6 +171,18 @@ async def _check_smtp(server: SmtpServer | None) -> CheckResult:
     except TimeoutError:
         return CheckResult(ok=False, error=f"{server.host} did not finish in time.")
     return CheckResult(ok=True)
+
+
+async def check_inbox(
+    session: AsyncSession, settings: Settings, manager: Manager, inbox_id: int
+) -> InboxTestResult:
+    """Log in to the inbox's IMAP and SMTP servers now, after ending the read-only
+    transaction: no database connection waits on remote servers."""
+    inbox = await get_inbox(session, manager, inbox_id)
+    imap = imap_settings(inbox, settings)
+    smtp = smtp_server(inbox, settings)
+    await session.rollback()
+    return await test_connection(imap, smtp)
 
 
 async def test_connection(imap: ImapSettings, smtp: SmtpServer | None) -> InboxTestResult:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import httpx
 from fastapi import APIRouter
 
 from app.auth.deps import CurrentManager, SettingsDep
-from app.boards.router import read_one
 from app.boards.schemas import BoardRead
-from app.boards.service import get_board
-from app.core.crypto import DecryptionError
+from app.boards.views import read_one
 from app.core.errors import ERROR_RESPONSES
 from app.db import SessionDep
 from app.integrations import service
@@ -54,18 +51,4 @@ async def remove_integration(
 async def test_integration(
     board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> IntegrationCheck:
-    board = await get_board(session, manager, board_id)
-    if board.external_platform is None or board.external_config is None:
-        return IntegrationCheck(ok=False, error="The board is not connected to Jira or Trello.")
-    platform_name, config = board.external_platform, dict(board.external_config)
-    # End the read-only transaction: no database connection waits on a remote system.
-    await session.rollback()
-    async with httpx.AsyncClient() as client:
-        try:
-            platform = service.platform_for(platform_name, config, board_id, settings, client)
-        except (DecryptionError, KeyError):
-            return IntegrationCheck(
-                ok=False, error="The stored settings cannot be read; save the integration again."
-            )
-        ok, error = await service.check_platform(platform)
-    return IntegrationCheck(ok=ok, error=error)
+    return await service.check_integration(session, settings, manager, board_id)

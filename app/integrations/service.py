@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
@@ -15,11 +16,12 @@ from app.boards.models import Board
 from app.boards.service import get_board
 from app.config import Settings
 from app.core.clock import clock
-from app.core.crypto import FieldCipher
+from app.core.crypto import DecryptionError, FieldCipher
+from app.core.pagination import keyset_page
 from app.integrations.base import PlatformError, Report, TicketPlatform
 from app.integrations.jira import JiraCloud
 from app.integrations.models import ExternalTicket
-from app.integrations.schemas import IntegrationSettings, JiraIntegration
+from app.integrations.schemas import IntegrationCheck, IntegrationSettings, JiraIntegration
 from app.integrations.trello import Trello
 from app.standby.service import add_item
 from app.tickets import notifications
@@ -102,6 +104,42 @@ def platform_for(
         client=client,
         timeout=timeout,
     )
+
+
+async def list_external_tickets(
+    session: AsyncSession, manager: Manager, board_id: int, *, limit: int, cursor: str | None
+) -> tuple[list[ExternalTicket], str | None]:
+    """Reports of the manager's board forwarded to Jira or Trello, newest first."""
+    await get_board(session, manager, board_id)
+    query = select(ExternalTicket).where(ExternalTicket.board_id == board_id)
+    return await keyset_page(
+        session,
+        query,
+        key=(ExternalTicket.created_at, ExternalTicket.id),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+async def check_integration(
+    session: AsyncSession, settings: Settings, manager: Manager, board_id: int
+) -> IntegrationCheck:
+    """Try the board's stored credentials and project or list against the platform now."""
+    board = await get_board(session, manager, board_id)
+    if board.external_platform is None or board.external_config is None:
+        return IntegrationCheck(ok=False, error="The board is not connected to Jira or Trello.")
+    platform_name, config = board.external_platform, dict(board.external_config)
+    # End the read-only transaction: no database connection waits on a remote system.
+    await session.rollback()
+    async with httpx.AsyncClient() as client:
+        try:
+            platform = platform_for(platform_name, config, board_id, settings, client)
+        except (DecryptionError, KeyError):
+            return IntegrationCheck(
+                ok=False, error="The stored settings cannot be read; save the integration again."
+            )
+        ok, error = await check_platform(platform)
+    return IntegrationCheck(ok=ok, error=error)
 
 
 async def check_platform(platform: TicketPlatform) -> tuple[bool, str | None]:

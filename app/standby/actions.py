@@ -17,9 +17,9 @@ from app.core.errors import ValidationFailed
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
-from app.mail.ingest import threading_headers
+from app.mail.ingest import NO_SUBJECT, threading_headers
 from app.standby.service import lock_pending, resolve
-from app.tickets.models import Ticket
+from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX, Ticket
 from app.tickets.service import NewReport, create_ticket
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,8 @@ async def assign(
     inbox = await session.get(EmailInbox, item.email_inbox_id) if item.email_inbox_id else None
     message_id = payload.get("message_id")
     report = NewReport(
-        title=str(payload.get("title") or payload.get("subject") or "(no subject)")[:255],
-        description=str(payload.get("text") or "")[:20_000],
+        title=str(payload.get("title") or payload.get("subject") or NO_SUBJECT)[:TITLE_MAX],
+        description=str(payload.get("text") or "")[:DESCRIPTION_MAX],
         reporter_email=str(sender),
         reporter_name=payload.get("sender_name") or None,
         source="email",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
 
 from app.auth.deps import CurrentManager, SettingsDep
 from app.core.errors import ERROR_RESPONSES, error_responses
@@ -15,7 +14,7 @@ from app.integrations.models import ExternalTicket
 from app.integrations.schemas import ExternalTicketRead
 from app.standby import actions, service
 from app.standby.models import StandbyQueueItem
-from app.standby.schemas import StandbyRead
+from app.standby.schemas import AssignRequest, StandbyRead
 from app.tickets.models import Ticket
 from app.tickets.schemas import TicketRead
 
@@ -35,10 +34,6 @@ async def list_standby(
         session, manager, status=status, kind=kind, limit=limit, cursor=cursor
     )
     return Page(items=[StandbyRead.model_validate(i) for i in items], next_cursor=next_cursor)
-
-
-class AssignRequest(BaseModel):
-    board_id: int
 
 
 CONFLICT = error_responses(409)  # already resolved, or the wrong kind

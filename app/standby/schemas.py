@@ -1,4 +1,4 @@
-"""Response models of the standby routes."""
+"""Request and response models of the standby routes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class AssignRequest(BaseModel):
+    board_id: int
 
 
 class StandbyRead(BaseModel):

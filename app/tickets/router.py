@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from app.auth.deps import CurrentManager, SettingsDep
-from app.boards.service import get_board
 from app.config import Settings
 from app.core.errors import ERROR_RESPONSES, ErrorResponse
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, keyset_page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.db import SessionDep
-from app.integrations.models import ExternalTicket
+from app.integrations import service as integrations
 from app.integrations.schemas import ExternalTicketRead
 from app.tickets import service
 from app.tickets.models import Ticket
@@ -70,14 +68,8 @@ async def list_external_tickets(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ExternalTicketRead]:
-    await get_board(session, manager, board_id)
-    query = select(ExternalTicket).where(ExternalTicket.board_id == board_id)
-    items, next_cursor = await keyset_page(
-        session,
-        query,
-        key=(ExternalTicket.created_at, ExternalTicket.id),
-        limit=limit,
-        cursor=cursor,
+    items, next_cursor = await integrations.list_external_tickets(
+        session, manager, board_id, limit=limit, cursor=cursor
     )
     return Page(
         items=[ExternalTicketRead.model_validate(r) for r in items], next_cursor=next_cursor
