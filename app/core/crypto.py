@@ -5,6 +5,9 @@ A stored value reads `v1:<key id>:<base64url(nonce || ciphertext+tag)>`. The key
 ENCRYPTION_KEY can rotate: the new key encrypts, old keys in ENCRYPTION_KEYS_OLD
 still decrypt. An optional context (e.g. "email_inboxes.imap_password") is bound as
 associated data, so a value copied into another column does not decrypt.
+
+`cipher_for(settings)` is the one place a cipher is built from the settings; every
+caller that encrypts or decrypts a stored secret takes its cipher from there.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import base64
 import hashlib
 import os
 from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -74,3 +79,19 @@ class FieldCipher:
         """True when an older key wrote the value (re-encrypt it with the current one)."""
         parts = stored.split(":", 2)
         return len(parts) != 3 or parts[1] != self._current_id
+
+
+class HasEncryptionKeys(Protocol):
+    """What the cipher needs from the settings: the current key first, then old ones."""
+
+    def encryption_keys(self) -> list[bytes]: ...
+
+
+def cipher_for(settings: HasEncryptionKeys) -> FieldCipher:
+    """The cipher for the configured keys, built once per set of keys."""
+    return _cipher_for_keys(tuple(settings.encryption_keys()))
+
+
+@lru_cache(maxsize=8)
+def _cipher_for_keys(keys: tuple[bytes, ...]) -> FieldCipher:
+    return FieldCipher(keys)

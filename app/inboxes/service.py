@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Manager
 from app.config import Settings
 from app.core.clock import clock
+from app.core.crypto import cipher_for
 from app.core.errors import InboxNameTaken, NotFound
 from app.core.pagination import keyset_page
 from app.db import violated_constraint
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
 from app.inboxes.models import IMAP_PASSWORD_CONTEXT, SMTP_PASSWORD_CONTEXT, EmailInbox
 from app.inboxes.schemas import CheckResult, InboxCreate, InboxTestResult, InboxUpdate
-from app.mail.outgoing import cipher_for
 from app.mail.smtp import SmtpError, SmtpServer, check_server
 
 CHECK_TIMEOUT_SECONDS = 40.0

@@ -16,7 +16,7 @@ from app.boards.models import Board
 from app.boards.service import get_board
 from app.config import Settings
 from app.core.clock import clock
-from app.core.crypto import DecryptionError, FieldCipher
+from app.core.crypto import DecryptionError, cipher_for
 from app.core.pagination import keyset_page
 from app.integrations.base import PlatformError, Report, TicketPlatform
 from app.integrations.jira import JiraCloud
@@ -41,7 +41,7 @@ def stored_config(board: Board, data: IntegrationSettings, settings: Settings) -
     secret_field = SECRET_FIELDS[data.platform]
     values = data.model_dump(mode="json", exclude={"platform", secret_field})
     secret = getattr(data, secret_field).get_secret_value()
-    cipher = FieldCipher(settings.encryption_keys())
+    cipher = cipher_for(settings)
     values[f"{secret_field}_encrypted"] = cipher.encrypt(
         secret, context=_context(board.id, secret_field)
     )
@@ -82,7 +82,7 @@ def platform_for(
     client: httpx.AsyncClient,
 ) -> TicketPlatform:
     secret_field = SECRET_FIELDS[platform]
-    secret = FieldCipher(settings.encryption_keys()).decrypt(
+    secret = cipher_for(settings).decrypt(
         config[f"{secret_field}_encrypted"], context=_context(board_id, secret_field)
     )
     timeout = settings.INTEGRATION_TIMEOUT_SECONDS

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.core.clock import clock
-from app.core.crypto import FieldCipher
+from app.core.crypto import cipher_for
 from app.core.i18n import pick_language, subject
 from app.mail.models import OutgoingEmail
 
@@ -28,10 +28,6 @@ _templates = Environment(
     keep_trailing_newline=True,
 )
 _BODY_CONTEXT = "outgoing_emails.body"
-
-
-def cipher_for(settings: Settings) -> FieldCipher:
-    return FieldCipher(settings.encryption_keys())
 
 
 def render(kind: str, language: str, **values: Any) -> tuple[str, str, str]:

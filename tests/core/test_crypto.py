@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from app.core.crypto import DecryptionError, FieldCipher, key_id
+from app.core.crypto import DecryptionError, FieldCipher, cipher_for, key_id
 
 
 def new_key() -> bytes:
@@ -82,3 +82,20 @@ def test_malformed_values_raise_a_clear_error(garbage: str) -> None:
 def test_keys_must_be_32_bytes() -> None:
     with pytest.raises(ValueError):
         FieldCipher([os.urandom(16)])
+
+
+class _Keys:
+    def __init__(self, *keys: bytes) -> None:
+        self.keys = list(keys)
+
+    def encryption_keys(self) -> list[bytes]:
+        return self.keys
+
+
+def test_the_settings_cipher_is_built_once_per_set_of_keys() -> None:
+    old, new = new_key(), new_key()
+    cipher = cipher_for(_Keys(new, old))
+    assert cipher_for(_Keys(new, old)) is cipher
+    assert cipher_for(_Keys(new)) is not cipher
+    assert cipher.decrypt(FieldCipher([old]).encrypt("s", context="c"), context="c") == "s"
+    assert cipher.encrypt("s").split(":")[1] == key_id(new)

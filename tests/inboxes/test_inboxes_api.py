@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.boards.models import Board
 from app.config import Settings
-from app.core.crypto import FieldCipher
+from app.core.crypto import cipher_for
 from app.inboxes.models import EmailInbox
 from tests.auth.helpers import signed_in
 from tests.boards.test_boards_api import make_board
@@ -49,7 +49,7 @@ async def test_secrets_are_write_only_and_encrypted(
     assert {"imap_password", "smtp_password"}.isdisjoint(body)
     row = await db.get_one(EmailInbox, body["id"])
     assert row.imap_password_encrypted and "imap-pass-123" not in row.imap_password_encrypted
-    cipher = FieldCipher(settings.encryption_keys())
+    cipher = cipher_for(settings)
     assert (
         cipher.decrypt(row.imap_password_encrypted, context="email_inboxes.imap_password")
         == "imap-pass-123"
