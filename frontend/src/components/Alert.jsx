@@ -1,11 +1,11 @@
-import { forwardRef } from 'react';
 import { useTranslation } from 'react-i18next';
 
 /**
  * A Bootstrap alert. Errors and warnings are announced at once (role alert); news
  * goes inside a LiveRegion placed beforehand. `onClose` adds a close button.
  */
-export default forwardRef(function Alert({ variant = 'info', onClose, className = '', children }, ref) {
+// React 19 passes `ref` as a prop (ErrorAlert uses it to find its form).
+export default function Alert({ variant = 'info', onClose, className = '', children, ref }) {
   const { t } = useTranslation();
   const urgent = variant === 'danger' || variant === 'warning';
   return (
@@ -18,4 +18,4 @@ export default forwardRef(function Alert({ variant = 'info', onClose, className 
       {onClose && <button type="button" className="btn-close" aria-label={t('common:close')} onClick={onClose} />}
     </div>
   );
-});
+}

@@ -17,7 +17,7 @@ export default function ErrorAlert({ error, fieldNames = [], children, className
     const form = place.current?.closest('form') ?? place.current?.parentElement?.querySelector('form');
     form?.querySelector('[aria-invalid="true"]')?.focus();
   }, [error]);
-  if (!described) return <span ref={place} hidden />;
+  if (!described) return null;
   const others = unplacedFieldErrors(described, fieldNames);
   const placedOnly =
     described.code === 'validation_error' && Object.keys(described.fields).length > 0 && others.length === 0;

@@ -48,6 +48,7 @@ describe('the public form', () => {
     const email = screen.getByLabelText('Your email address');
     await vi.waitFor(() => expect(email).toHaveAccessibleDescription(/Enter a valid email address/));
     expect(email).toBeInvalid();
+    expect(email).toHaveFocus(); // the keyboard goes to the field to fix
     expect(screen.getByRole('alert')).toHaveTextContent('Some fields need your attention');
   });
 
