@@ -33,6 +33,7 @@ lint: $(VENV)/.test frontend/node_modules/.installed
 	$(VENV)/bin/ruff check app tests alembic bench
 	$(VENV)/bin/ruff format --check app tests alembic bench
 	$(VENV)/bin/mypy app tests
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.test
 	$(PY) -m bench

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.config import get_settings
-from app.db import resolve_database_url
+from app.core.config import get_settings
+from app.core.database import resolve_database_url
 from app.models import Base
 
 target_metadata = Base.metadata

@@ -13,17 +13,18 @@ from typing import TypeVar
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import app.models  # noqa: F401  (the registry: every table known before the first flush)
 from app.auth.models import Manager
-from app.config import ConfigError, Settings, ensure_secrets
-from app.core.errors import AppError
-from app.core.logging import configure_logging
-from app.db import (
+from app.core.config import ConfigError, Settings, ensure_secrets
+from app.core.database import (
     make_engine,
     make_sessionmaker,
     request_transaction,
     resolve_database_url,
-    stop_embedded_postgres,
 )
+from app.core.embedded_postgres import stop_embedded_postgres
+from app.core.errors import AppError
+from app.core.logging import configure_logging
 
 log = logging.getLogger("app.cli")
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from app.auth.service import create_manager, find_by_email
 from app.boards.models import Board
 from app.boards.schemas import BoardCreate
 from app.boards.service import all_boards, create_board
-from app.config import Settings
+from app.core.config import Settings
 from app.tickets.schemas import TransitionRequest
 from app.tickets.service import NewReport, create_ticket, transition
 

@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+import app.models  # noqa: F401  (the registry: every table known before the first flush)
 from app.auth.router import me_router
 from app.auth.router import router as auth_router
 from app.boards.router import router as boards_router
 from app.boards.router import stats_router
-from app.config import Settings, get_settings
-from app.core.errors import ErrorResponse, NotFound, install_error_handlers
+from app.core.config import Settings, get_settings
+from app.core.database import make_engine, make_sessionmaker, resolve_database_url
+from app.core.error_handlers import install_error_handlers
+from app.core.errors import ErrorResponse, NotFound
 from app.core.middleware import RequestContextMiddleware
-from app.db import make_engine, make_sessionmaker, resolve_database_url
 from app.inboxes.router import router as inboxes_router
 from app.integrations.router import router as integrations_router
 from app.migrations import PROJECT_ROOT

@@ -2,10 +2,11 @@
 
 from app.auth.models import Manager, ManagerToken
 from app.boards.models import Board, BoardKeyword
-from app.db import Base
+from app.core.orm import Base
 from app.inboxes.models import EmailInbox
+from app.intake.models import ProcessedEmail
 from app.integrations.models import ExternalTicket
-from app.mail.models import OutgoingEmail, ProcessedEmail
+from app.outbox.models import OutgoingEmail
 from app.ratelimit.models import RateLimitCounter
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket, TicketStatusChange

@@ -67,8 +67,8 @@ def mail_rates() -> tuple[int, float, float]:
     import email
     import email.policy
 
-    from app.mail.classify import classify
-    from app.mail.parse import parse_email
+    from app.intake.classify import classify
+    from app.intake.parse import parse_email
 
     root = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "mail"
     if not root.is_dir():

@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app import migrations
-from app.config import Settings
-from app.db import get_session, request_transaction
+from app.core.config import Settings
+from app.core.database import request_transaction
+from app.core.deps import get_session
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
 from tests.dovecot import Dovecot, running_dovecot

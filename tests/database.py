@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from app.config import normalize_database_url
+from app.core.config import normalize_database_url
 
 
 class DatabaseServer:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, RateLimit, Settings, ensure_secrets, normalize_database_url
+from app.core.config import ConfigError, RateLimit, Settings, ensure_secrets, normalize_database_url
 
 KEY = base64.b64encode(os.urandom(32)).decode()
 

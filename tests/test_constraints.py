@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import violated_constraint
+from app.core.database import violated_constraint
 from app.models import Board, BoardKeyword, Manager, ProcessedEmail, Ticket
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Cookie
 
 from app.auth.tokens import REFRESH_TOKEN_TTL
-from app.config import Settings
+from app.core.config import Settings
 
 REFRESH_COOKIE = "refresh_token"
 # Where the auth router is mounted (app.main includes it under /api/v1).

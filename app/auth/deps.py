@@ -1,37 +1,20 @@
-"""Typed dependencies: the settings, the client's address, the signed-in manager."""
+"""The signed-in manager, as a typed dependency (the shared ones are in app/core/deps.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 
 from app.auth import tokens
 from app.auth.models import Manager
-from app.config import Settings
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import AccountSuspended, NotAuthenticated
 from app.core.security import InvalidAccessToken, decode_access_token
-from app.db import SessionDep
 
 _bearer = HTTPBearer(auto_error=False, description="The access token from /auth/login")
-
-
-def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-
-
-def client_ip(request: Request) -> str:
-    """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
-    return request.client.host if request.client else "unknown"
-
-
-ClientIp = Annotated[str, Depends(client_ip)]
 
 
 async def current_manager(

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import LANGUAGES, Base, CreatedAt, Timestamps, one_of
+from app.core.i18n import LANGUAGES
+from app.core.orm import Base, CreatedAt, Timestamps, one_of
 
 TOKEN_TYPES = ("refresh", "email_verification", "password_reset")
 

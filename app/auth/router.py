@@ -14,7 +14,7 @@ from app.auth.cookies import (
     RefreshCookie,
     refresh_cookie,
 )
-from app.auth.deps import ClientIp, CurrentManager, SettingsDep
+from app.auth.deps import CurrentManager
 from app.auth.schemas import (
     LoginRequest,
     ManagerRead,
@@ -26,9 +26,9 @@ from app.auth.schemas import (
     TokenPair,
     TokenRequest,
 )
+from app.core.deps import ClientIp, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, Accepted, NotAuthenticated, error_responses
 from app.core.i18n import from_accept_language, pick_language
-from app.db import SessionDep
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 me_router = APIRouter(prefix="/me", tags=["profile"], responses=ERROR_RESPONSES)

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import tokens
 from app.auth.models import Manager
 from app.auth.schemas import ManagerUpdate, TokenPair
-from app.config import RateLimit, Settings
 from app.core.clock import clock
+from app.core.config import RateLimit, Settings
+from app.core.database import violated_constraint
 from app.core.errors import (
     AccountSuspended,
     EmailAlreadyRegistered,
@@ -32,8 +33,7 @@ from app.core.security import (
     hash_password,
     verify_password,
 )
-from app.db import violated_constraint
-from app.mail import outgoing
+from app.outbox import outgoing
 from app.ratelimit.service import hit_or_refuse, record_hit, retry_after, undo_hit
 
 log = logging.getLogger(__name__)

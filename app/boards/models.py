@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, CreatedAt, Timestamps, one_of
+from app.core.orm import Base, CreatedAt, Timestamps, one_of
 
 PLATFORMS = ("jira", "trello")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.boards.models import Board
-from app.config import Settings
+from app.core.config import Settings
 from app.inboxes.models import EmailInbox
 from app.integrations.service import create_external_ticket
 from app.tickets.service import NewReport, create_ticket

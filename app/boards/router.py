@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.auth.deps import CurrentManager, SettingsDep
+from app.auth.deps import CurrentManager
 from app.boards import service
 from app.boards.schemas import (
     BoardCreate,
@@ -15,9 +15,9 @@ from app.boards.schemas import (
     StatsRead,
 )
 from app.boards.views import board_read, read_one
+from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, error_responses
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.db import SessionDep
+from app.core.pagination import DEFAULT_LIMIT, Page
 
 router = APIRouter(prefix="/boards", tags=["boards"], responses=ERROR_RESPONSES)
 stats_router = APIRouter(tags=["boards"], responses=ERROR_RESPONSES)

@@ -14,9 +14,9 @@ from app.auth.models import Manager
 from app.boards.models import Board, BoardKeyword
 from app.boards.schemas import BoardCreate, BoardUpdate, TicketCounts
 from app.core.clock import clock
+from app.core.database import violated_constraint
 from app.core.errors import BoardNameTaken, NotFound, ValidationFailed
 from app.core.pagination import keyset_page
-from app.db import violated_constraint
 from app.inboxes.models import EmailInbox
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket

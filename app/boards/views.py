@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.boards import service
 from app.boards.models import Board
 from app.boards.schemas import BoardRead, TicketCounts
-from app.config import Settings
+from app.core.config import Settings
 
 
 def integration_view(board: Board) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.db import LANGUAGES
+LANGUAGES = ("en", "pl")
+
 
 DEFAULT_LANGUAGE = "en"
 

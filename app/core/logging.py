@@ -16,7 +16,7 @@ from typing import Any
 import graypy
 from pythonjsonlogger.json import JsonFormatter
 
-from app.config import Settings
+from app.core.config import Settings
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None

@@ -1,4 +1,5 @@
-"""Lists: `{"items": [...], "next_cursor": ...}` with keyset cursors."""
+"""Lists: `{"items": [...], "next_cursor": ...}` with keyset cursors (the query
+parameters `limit` and `cursor` are in app/core/deps.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,8 @@ import base64
 import binascii
 import json
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +21,6 @@ M = TypeVar("M")
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Items per page (1–{MAX_LIMIT})")]
-Cursor = Annotated[
-    str | None, Query(max_length=200, description="`next_cursor` of the previous page")
-]
 
 
 class Page(BaseModel, Generic[T]):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import ssl
 from dataclasses import dataclass
 
 from aioimaplib import aioimaplib
+
+from app.core.network import describe_connection_error
 
 CONNECT_TIMEOUT_SECONDS = 20.0
 COMMAND_TIMEOUT_SECONDS = 60.0
@@ -38,26 +39,6 @@ class ImapSettings:
 
     def __repr__(self) -> str:  # never print the password
         return f"ImapSettings({self.host}:{self.port}, {self.security}, user={self.username!r})"
-
-
-def describe_connection_error(exc: BaseException, host: str, port: int, security: str) -> str:
-    """A sentence about a failed connection that says what to check."""
-    if isinstance(exc, socket.gaierror):
-        return f"The host name {host} cannot be resolved. Check the server name."
-    if isinstance(exc, ConnectionRefusedError):
-        return f"{host}:{port} refused the connection. Check the port and that the server runs."
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"The TLS certificate of {host} is not trusted: {exc.verify_message}."
-    if isinstance(exc, ssl.SSLError):
-        return (
-            f"The TLS handshake with {host}:{port} failed ({exc.reason or exc}). Check the "
-            f"security setting ({security}): port 993 usually means SSL, 143 STARTTLS."
-        )
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return f"{host}:{port} did not answer in time. Check the host, the port and firewalls."
-    if isinstance(exc, OSError):
-        return f"Could not reach {host}:{port}: {exc.strerror or exc}."
-    return f"Could not talk to {host}:{port}: {type(exc).__name__}: {exc}"
 
 
 def _text(response: aioimaplib.Response) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, Timestamps, one_of
+from app.core.orm import Base, Timestamps, one_of
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 # Associated data of the encrypted passwords: a value moved to another column fails.

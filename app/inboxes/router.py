@@ -4,42 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.auth.deps import CurrentManager, SettingsDep
+from app.auth.deps import CurrentManager
+from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, Accepted, error_responses
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.db import SessionDep
+from app.core.pagination import DEFAULT_LIMIT, Page
 from app.inboxes import service
-from app.inboxes.models import EmailInbox
-from app.inboxes.schemas import InboxCreate, InboxRead, InboxTestResult, InboxUpdate
+from app.inboxes.schemas import InboxCreate, InboxRead, InboxTestResult, InboxUpdate, inbox_read
 
 router = APIRouter(prefix="/inboxes", tags=["inboxes"], responses=ERROR_RESPONSES)
 CONFLICT = error_responses(409)
-
-
-def inbox_read(inbox: EmailInbox) -> InboxRead:
-    return InboxRead(
-        id=inbox.id,
-        name=inbox.name,
-        email_address=inbox.email_address,
-        imap_host=inbox.imap_host,
-        imap_port=inbox.imap_port,
-        imap_security=inbox.imap_security,  # type: ignore[arg-type]
-        imap_username=inbox.imap_username,
-        has_imap_password=inbox.imap_password_encrypted is not None,
-        imap_folder=inbox.imap_folder,
-        smtp_host=inbox.smtp_host,
-        smtp_port=inbox.smtp_port,
-        smtp_security=inbox.smtp_security,  # type: ignore[arg-type]
-        smtp_username=inbox.smtp_username,
-        has_smtp_password=inbox.smtp_password_encrypted is not None,
-        poll_interval_seconds=inbox.poll_interval_seconds,
-        is_active=inbox.is_active,
-        last_polled_at=inbox.last_polled_at,
-        last_error=inbox.last_error,
-        last_error_at=inbox.last_error_at,
-        created_at=inbox.created_at,
-        updated_at=inbox.updated_at,
-    )
 
 
 @router.get("", response_model=Page[InboxRead], summary="Your inboxes, newest first")
@@ -63,9 +36,7 @@ async def list_inboxes(
 async def create_inbox(
     body: InboxCreate, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> InboxRead:
-    inbox = await service.create_inbox(session, settings, manager, body)
-    await session.refresh(inbox)
-    return inbox_read(inbox)
+    return inbox_read(await service.create_inbox(session, settings, manager, body))
 
 
 @router.get("/{inbox_id}", response_model=InboxRead, summary="One of your inboxes")
@@ -81,9 +52,7 @@ async def update_inbox(
     session: SessionDep,
     settings: SettingsDep,
 ) -> InboxRead:
-    inbox = await service.update_inbox(session, settings, manager, inbox_id, body)
-    await session.refresh(inbox)
-    return inbox_read(inbox)
+    return inbox_read(await service.update_inbox(session, settings, manager, inbox_id, body))
 
 
 @router.delete(

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.inboxes.models import EmailInbox
+
 Security = Literal["ssl", "starttls", "none"]
 Host = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-_:\[\]]+$")
 
@@ -129,3 +131,30 @@ class CheckResult(BaseModel):
 class InboxTestResult(BaseModel):
     imap: CheckResult
     smtp: CheckResult
+
+
+def inbox_read(inbox: EmailInbox) -> InboxRead:
+    """The inbox as its manager sees it: whether a password is set, never the password."""
+    return InboxRead(
+        id=inbox.id,
+        name=inbox.name,
+        email_address=inbox.email_address,
+        imap_host=inbox.imap_host,
+        imap_port=inbox.imap_port,
+        imap_security=inbox.imap_security,  # type: ignore[arg-type]
+        imap_username=inbox.imap_username,
+        has_imap_password=inbox.imap_password_encrypted is not None,
+        imap_folder=inbox.imap_folder,
+        smtp_host=inbox.smtp_host,
+        smtp_port=inbox.smtp_port,
+        smtp_security=inbox.smtp_security,  # type: ignore[arg-type]
+        smtp_username=inbox.smtp_username,
+        has_smtp_password=inbox.smtp_password_encrypted is not None,
+        poll_interval_seconds=inbox.poll_interval_seconds,
+        is_active=inbox.is_active,
+        last_polled_at=inbox.last_polled_at,
+        last_error=inbox.last_error,
+        last_error_at=inbox.last_error_at,
+        created_at=inbox.created_at,
+        updated_at=inbox.updated_at,
+    )

@@ -10,16 +10,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.crypto import cipher_for
+from app.core.database import violated_constraint
 from app.core.errors import InboxNameTaken, NotFound
 from app.core.pagination import keyset_page
-from app.db import violated_constraint
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
 from app.inboxes.models import IMAP_PASSWORD_CONTEXT, SMTP_PASSWORD_CONTEXT, EmailInbox
 from app.inboxes.schemas import CheckResult, InboxCreate, InboxTestResult, InboxUpdate
-from app.mail.smtp import SmtpError, SmtpServer, check_server
+from app.outbox.smtp import SmtpError, SmtpServer, check_server
 
 CHECK_TIMEOUT_SECONDS = 40.0
 # Changing one of these points the inbox at another mailbox: start reading afresh.
@@ -76,6 +76,7 @@ async def create_inbox(
     )
     session.add(inbox)
     await _flush(session)
+    await session.refresh(inbox)
     return inbox
 
 
@@ -100,6 +101,7 @@ async def update_inbox(
         inbox.next_poll_at = clock.now()
         inbox.last_error = None
     await _flush(session)
+    await session.refresh(inbox)
     return inbox
 
 

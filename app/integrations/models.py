@@ -9,8 +9,9 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.boards.models import PLATFORMS
-from app.db import LANGUAGES, SOURCES, Base, Timestamps, one_of
-from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX
+from app.core.i18n import LANGUAGES
+from app.core.orm import Base, Timestamps, one_of
+from app.tickets.models import DESCRIPTION_MAX, SOURCES, TITLE_MAX
 
 EXTERNAL_STATUSES = ("pending", "created", "failed")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.auth.deps import CurrentManager, SettingsDep
+from app.auth.deps import CurrentManager
 from app.boards.schemas import BoardRead
 from app.boards.views import read_one
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES
-from app.db import SessionDep
 from app.integrations import service
 from app.integrations.schemas import IntegrationCheck, IntegrationSettings
 

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.service import get_board
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.crypto import DecryptionError, cipher_for
 from app.core.pagination import keyset_page
 from app.integrations.base import PlatformError, Report, TicketPlatform

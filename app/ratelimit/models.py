@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.core.orm import Base
 
 
 class RateLimitCounter(Base):

@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import RateLimit
 from app.core.clock import clock
+from app.core.config import RateLimit
 from app.ratelimit.models import RateLimitCounter
 
 

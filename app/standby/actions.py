@@ -11,15 +11,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Manager
 from app.boards.placement import Placed, place_report
 from app.boards.service import get_board
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.errors import ValidationFailed
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
-from app.mail.ingest import NO_SUBJECT, threading_headers
+from app.integrations.schemas import ExternalTicketRead
+from app.outbox.outgoing import threading_headers
+from app.standby.schemas import StandbyRead
 from app.standby.service import lock_pending, resolve
-from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX, Ticket
+from app.tickets.models import DESCRIPTION_MAX, NO_SUBJECT, TITLE_MAX, Ticket
+from app.tickets.schemas import TicketRead
 from app.tickets.service import NewReport, create_ticket
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ log = logging.getLogger(__name__)
 
 async def assign(
     session: AsyncSession, settings: Settings, manager: Manager, item_id: int, board_id: int
-) -> Placed:
+) -> TicketRead | ExternalTicketRead:
     """An unrouted email becomes a report on the board; its sender is answered now."""
     item = await lock_pending(session, manager, item_id, kind="unrouted_email")
     board = await get_board(session, manager, board_id)
@@ -57,7 +60,13 @@ async def assign(
     resolve(item, manager)
     await session.flush()
     log.info("standby email assigned", extra={"standby_id": item.id, "board_id": board.id})
-    return placed
+    return await _placed_read(session, placed)
+
+
+async def _placed_read(session: AsyncSession, placed: Placed) -> TicketRead | ExternalTicketRead:
+    if placed.kind == "ticket":
+        return TicketRead.model_validate(await session.get_one(Ticket, placed.row_id))
+    return ExternalTicketRead.model_validate(await session.get_one(ExternalTicket, placed.row_id))
 
 
 async def _external(session: AsyncSession, external_ticket_id: int | None) -> ExternalTicket:
@@ -68,7 +77,7 @@ async def _external(session: AsyncSession, external_ticket_id: int | None) -> Ex
     return external
 
 
-async def retry(session: AsyncSession, manager: Manager, item_id: int) -> None:
+async def retry(session: AsyncSession, manager: Manager, item_id: int) -> StandbyRead:
     """Push the report again, with the board's current integration settings."""
     item = await lock_pending(session, manager, item_id, kind="failed_external")
     external = await _external(session, item.external_ticket_id)
@@ -79,11 +88,13 @@ async def retry(session: AsyncSession, manager: Manager, item_id: int) -> None:
     item.retry_count += 1
     resolve(item, manager)
     await session.flush()
+    await session.refresh(item)
+    return StandbyRead.model_validate(item)
 
 
 async def convert(
     session: AsyncSession, settings: Settings, manager: Manager, item_id: int
-) -> Ticket:
+) -> TicketRead:
     """Keep a failed forward as an internal ticket on the same board, under the same
     UUID: the reporter's link shows the ticket from then on."""
     item = await lock_pending(session, manager, item_id, kind="failed_external")
@@ -109,7 +120,8 @@ async def convert(
     external.converted_ticket_id = ticket.id
     resolve(item, manager)
     await session.flush()
-    return ticket
+    await session.refresh(ticket)
+    return TicketRead.model_validate(ticket)
 
 
 async def discard(session: AsyncSession, manager: Manager, item_id: int) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, Timestamps, one_of
+from app.core.orm import Base, Timestamps, one_of
 
 KINDS = ("unrouted_email", "failed_external")
 REASONS = (

@@ -6,16 +6,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Response, status
 
-from app.auth.deps import CurrentManager, SettingsDep
+from app.auth.deps import CurrentManager
+from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, error_responses
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.db import SessionDep
-from app.integrations.models import ExternalTicket
+from app.core.pagination import DEFAULT_LIMIT, Page
 from app.integrations.schemas import ExternalTicketRead
 from app.standby import actions, service
-from app.standby.models import StandbyQueueItem
 from app.standby.schemas import AssignRequest, StandbyRead
-from app.tickets.models import Ticket
 from app.tickets.schemas import TicketRead
 
 router = APIRouter(prefix="/standby", tags=["standby"], responses=ERROR_RESPONSES)
@@ -53,10 +50,7 @@ async def assign(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TicketRead | ExternalTicketRead:
-    placed = await actions.assign(session, settings, manager, item_id, body.board_id)
-    if placed.kind == "ticket":
-        return TicketRead.model_validate(await session.get_one(Ticket, placed.row_id))
-    return ExternalTicketRead.model_validate(await session.get_one(ExternalTicket, placed.row_id))
+    return await actions.assign(session, settings, manager, item_id, body.board_id)
 
 
 @router.post(
@@ -67,8 +61,7 @@ async def assign(
     summary="Forward a failed report again, with the board's current settings",
 )
 async def retry(item_id: int, manager: CurrentManager, session: SessionDep) -> StandbyRead:
-    await actions.retry(session, manager, item_id)
-    return await _read(session, item_id)
+    return await actions.retry(session, manager, item_id)
 
 
 @router.post(
@@ -81,9 +74,7 @@ async def retry(item_id: int, manager: CurrentManager, session: SessionDep) -> S
 async def convert(
     item_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> TicketRead:
-    ticket = await actions.convert(session, settings, manager, item_id)
-    await session.refresh(ticket)
-    return TicketRead.model_validate(ticket)
+    return await actions.convert(session, settings, manager, item_id)
 
 
 @router.post(
@@ -96,9 +87,3 @@ async def convert(
 async def discard(item_id: int, manager: CurrentManager, session: SessionDep) -> Response:
     await actions.discard(session, manager, item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-async def _read(session: SessionDep, item_id: int) -> StandbyRead:
-    item = await session.get_one(StandbyQueueItem, item_id)
-    await session.refresh(item)
-    return StandbyRead.model_validate(item)

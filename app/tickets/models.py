@@ -13,13 +13,16 @@ from sqlalchemy import (
     Identity,
     Index,
     Text,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import LANGUAGES, SOURCES, Base, CreatedAt, Timestamps, one_of
+from app.core.i18n import LANGUAGES
+from app.core.orm import Base, CreatedAt, Timestamps, one_of, stamped
+
+SOURCES = ("web", "email")
+NO_SUBJECT = "(no subject)"  # the title of a report that came without one
 
 STATES = ("new", "in_progress", "closed", "rejected")
 FINAL_STATES = ("closed", "rejected")
@@ -93,7 +96,7 @@ class TicketStatusChange(CreatedAt, Base):
     )
     comment: Mapped[str | None] = mapped_column(Text)
     internal_note: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    changed_at: Mapped[datetime] = stamped()
 
     __table_args__ = (
         CheckConstraint(one_of("from_state", STATES), name="from_state"),

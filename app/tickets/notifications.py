@@ -14,12 +14,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.i18n import state_label
 from app.inboxes.models import EmailInbox
-from app.mail import outgoing
-from app.mail.models import OutgoingEmail
+from app.outbox import outgoing
+from app.outbox.models import OutgoingEmail
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
-from app.auth.deps import ClientIp, SettingsDep
+from app.core.deps import ClientIp, SessionDep, SettingsDep
 from app.core.errors import ErrorResponse, ValidationErrorResponse, error_responses
-from app.db import SessionDep
 from app.tickets import service
 from app.tickets.notifications import status_url
 from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted

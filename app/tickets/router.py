@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.auth.deps import CurrentManager, SettingsDep
-from app.config import Settings
+from app.auth.deps import CurrentManager
+from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, ErrorResponse
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.db import SessionDep
+from app.core.pagination import DEFAULT_LIMIT, Page
 from app.integrations import service as integrations
 from app.integrations.schemas import ExternalTicketRead
 from app.tickets import service
-from app.tickets.models import Ticket
-from app.tickets.notifications import status_url
 from app.tickets.schemas import (
-    HistoryEntry,
     Source,
     State,
     TicketDetail,
@@ -76,33 +72,11 @@ async def list_external_tickets(
     )
 
 
-async def _detail(session: SessionDep, settings: Settings, ticket: Ticket) -> TicketDetail:
-    await session.refresh(ticket)
-    entries = await service.history(session, ticket.id)
-    data: dict[str, Any] = TicketRead.model_validate(ticket).model_dump()
-    return TicketDetail(
-        **data,
-        status_url=status_url(settings, ticket.uuid),
-        history=[
-            HistoryEntry(
-                from_state=h.from_state,  # type: ignore[arg-type]
-                to_state=h.to_state,  # type: ignore[arg-type]
-                comment=h.comment,
-                internal_note=h.internal_note,
-                changed_by=h.changed_by_manager_id,
-                changed_at=h.changed_at,
-            )
-            for h in entries
-        ],
-    )
-
-
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail, summary="A ticket and its history")
 async def read_ticket(
     ticket_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> TicketDetail:
-    ticket, _ = await service.get_ticket(session, manager, ticket_id)
-    return await _detail(session, settings, ticket)
+    return await service.read_ticket(session, settings, manager, ticket_id)
 
 
 @router.post(
@@ -118,5 +92,4 @@ async def move_ticket(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TicketDetail:
-    ticket = await service.transition(session, settings, manager, ticket_id, body)
-    return await _detail(session, settings, ticket)
+    return await service.move_ticket(session, settings, manager, ticket_id, body)

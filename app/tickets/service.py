@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.service import get_board
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
 from app.core.i18n import pick_language
 from app.core.pagination import keyset_page
@@ -25,8 +25,11 @@ from app.integrations.models import ExternalTicket
 from app.tickets import notifications, states
 from app.tickets.models import Ticket, TicketStatusChange
 from app.tickets.schemas import (
+    HistoryEntry,
     PublicHistoryEntry,
     PublicTicket,
+    TicketDetail,
+    TicketRead,
     TransitionRequest,
 )
 
@@ -338,3 +341,43 @@ async def public_view(session: AsyncSession, report_uuid: str) -> PublicTicket:
         status=forwarded.status,  # type: ignore[arg-type]
         external_url=forwarded.external_url if forwarded.status == "created" else None,
     )
+
+
+async def ticket_detail(session: AsyncSession, settings: Settings, ticket: Ticket) -> TicketDetail:
+    """The ticket as its manager sees it: its status link and its whole history."""
+    await session.refresh(ticket)
+    entries = await history(session, ticket.id)
+    data: dict[str, Any] = TicketRead.model_validate(ticket).model_dump()
+    return TicketDetail(
+        **data,
+        status_url=notifications.status_url(settings, ticket.uuid),
+        history=[
+            HistoryEntry(
+                from_state=h.from_state,  # type: ignore[arg-type]
+                to_state=h.to_state,  # type: ignore[arg-type]
+                comment=h.comment,
+                internal_note=h.internal_note,
+                changed_by=h.changed_by_manager_id,
+                changed_at=h.changed_at,
+            )
+            for h in entries
+        ],
+    )
+
+
+async def read_ticket(
+    session: AsyncSession, settings: Settings, manager: Manager, ticket_id: int
+) -> TicketDetail:
+    ticket, _ = await get_ticket(session, manager, ticket_id)
+    return await ticket_detail(session, settings, ticket)
+
+
+async def move_ticket(
+    session: AsyncSession,
+    settings: Settings,
+    manager: Manager,
+    ticket_id: int,
+    body: TransitionRequest,
+) -> TicketDetail:
+    ticket = await transition(session, settings, manager, ticket_id, body)
+    return await ticket_detail(session, settings, ticket)

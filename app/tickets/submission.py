@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.boards.placement import place_report
-from app.config import Settings
+from app.core.config import Settings
 from app.core.errors import BoardUnavailable, TooManyRequests
 from app.core.i18n import from_accept_language
 from app.ratelimit.service import hit_or_refuse

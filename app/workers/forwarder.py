@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.boards.models import Board
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.integrations.base import CreatedIssue, PlatformError

@@ -22,14 +22,14 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Manager
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.inboxes.imap import ImapError, ImapMailbox
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import imap_settings
-from app.mail.ingest import ingest_message, record_unreadable
+from app.intake.ingest import ingest_message, record_unreadable
 from app.workers.leases import claim_due
 
 log = logging.getLogger(__name__)

@@ -10,15 +10,15 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import smtp_server
-from app.mail.models import OutgoingEmail
-from app.mail.outgoing import build_message
-from app.mail.smtp import SmtpError, SmtpServer, send_message
+from app.outbox.models import OutgoingEmail
+from app.outbox.outgoing import build_message
+from app.outbox.smtp import SmtpError, SmtpServer, send_message
 from app.workers.leases import claim_due
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
+from app.core.config import Settings
 from app.ratelimit.service import delete_expired
 from app.workers.forwarder import Forwarder
 from app.workers.inbox_poller import InboxPoller

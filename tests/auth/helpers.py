@@ -8,9 +8,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
-from app.mail.models import OutgoingEmail
-from app.mail.outgoing import build_message
+from app.core.config import Settings
+from app.outbox.models import OutgoingEmail
+from app.outbox.outgoing import build_message
 
 PASSWORD = "correct horse battery"
 _LINK = re.compile(r"https?://\S+?[?&]token=([A-Za-z0-9_\-]+)")

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service
 from app.auth.models import Manager, ManagerToken
-from app.config import Settings
 from app.core.clock import clock, utcnow
+from app.core.config import Settings
 from app.core.security import create_access_token
 from tests.auth.helpers import (
     PASSWORD,

@@ -92,8 +92,9 @@ def test_the_worker_command_sends_mail_and_stops_on_sigterm(
     )
     script = (
         "import asyncio\n"
-        "from app.config import Settings, ensure_secrets\n"
-        "from app.db import make_engine, make_sessionmaker, request_transaction\n"
+        "from app.core.config import Settings, ensure_secrets\n"
+        "import app.models  # noqa: F401\n"
+        "from app.core.database import make_engine, make_sessionmaker, request_transaction\n"
         "from app.auth import service\n"
         "async def main():\n"
         "    s = ensure_secrets(Settings())\n"

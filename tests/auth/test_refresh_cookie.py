@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.auth.service import create_manager
 from app.auth.tokens import REFRESH_TOKEN_TTL
-from app.config import Settings
-from app.db import get_session, request_transaction
+from app.core.config import Settings
+from app.core.database import request_transaction
+from app.core.deps import get_session
 from app.main import create_app
 from tests.auth.helpers import PASSWORD, bearer, login
 

@@ -10,9 +10,9 @@ import pytest
 
 from app import migrations
 from app.auth.service import create_manager
-from app.config import Settings
 from app.core.clock import clock, utcnow
-from app.db import make_engine, make_sessionmaker, request_transaction
+from app.core.config import Settings
+from app.core.database import make_engine, make_sessionmaker, request_transaction
 from app.main import create_app
 from tests.auth.helpers import PASSWORD, login
 from tests.database import DatabaseServer

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.config import Settings
+from app.core.config import Settings
 from app.core.logging import configure_logging, log_context, request_id_var
 
 

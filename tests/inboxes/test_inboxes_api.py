@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.boards.models import Board
-from app.config import Settings
+from app.core.config import Settings
 from app.core.crypto import cipher_for
 from app.inboxes.models import EmailInbox
 from tests.auth.helpers import signed_in

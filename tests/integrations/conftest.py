@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from app import migrations
 from app.auth.service import create_manager
-from app.config import Settings
-from app.db import make_sessionmaker, request_transaction
+from app.core.config import Settings
+from app.core.database import make_sessionmaker, request_transaction
 from app.main import create_app
 from app.workers.forwarder import Forwarder
 from tests.auth.helpers import PASSWORD, bearer, login

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.inboxes.models import EmailInbox
-from app.mail.ingest import ingest_message
-from app.mail.models import OutgoingEmail
+from app.intake.ingest import ingest_message
+from app.outbox.models import OutgoingEmail
 from app.tickets.models import Ticket
 from tests.fakes.jira import FakeJira
 from tests.integrations.conftest import Stack, jira_settings
@@ -184,7 +184,7 @@ async def test_racing_actions_resolve_an_item_once(stack: Stack, jira: FakeJira)
 
 async def test_another_managers_items_are_not_found(stack: Stack, jira: FakeJira) -> None:
     from app.auth.service import create_manager
-    from app.db import request_transaction
+    from app.core.database import request_transaction
     from tests.auth.helpers import PASSWORD, bearer, login
 
     _, _ = await failed_forward(stack, jira, "Private")

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import create_manager
 from app.boards.models import Board, BoardKeyword
-from app.config import Settings
+from app.core.config import Settings
 from app.inboxes.models import EmailInbox
-from app.mail.ingest import ingest_message
+from app.intake.ingest import ingest_message
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket
 

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import create_manager
 from app.boards.models import Board, BoardKeyword
-from app.config import Settings
+from app.core.config import Settings
 from app.inboxes.models import EmailInbox
-from app.mail.ingest import ingest_message
-from app.mail.models import OutgoingEmail, ProcessedEmail
+from app.intake.ingest import ingest_message
+from app.intake.models import ProcessedEmail
+from app.outbox.models import OutgoingEmail
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.config import Settings
-from app.db import make_sessionmaker
-from app.mail import outgoing
-from app.mail.models import OutgoingEmail
+from app.core.config import Settings
+from app.core.database import make_sessionmaker
+from app.outbox import outgoing
+from app.outbox.models import OutgoingEmail
 from app.workers.mail_sender import send_due_mail
 from tests.database import DatabaseServer
 from tests.smtp import SmtpServer

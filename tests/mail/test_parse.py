@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.mail.classify import classify
-from app.mail.ingest import NO_SUBJECT, ticket_description, ticket_title
-from app.mail.parse import parse_email
+from app.intake.classify import classify
+from app.intake.ingest import ticket_description, ticket_title
+from app.intake.parse import parse_email
+from app.tickets.models import NO_SUBJECT
 
 SAMPLES = Path(__file__).parent / "samples"
 

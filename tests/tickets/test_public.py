@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as accounts
-from app.config import Settings
+from app.core.config import Settings
 from app.integrations.models import ExternalTicket
-from app.mail.models import OutgoingEmail
-from app.mail.outgoing import build_message
+from app.outbox.models import OutgoingEmail
+from app.outbox.outgoing import build_message
 from app.tickets import service as tickets
 from app.tickets.models import Ticket, TicketStatusChange
 from tests.auth.helpers import signed_in

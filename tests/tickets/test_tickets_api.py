@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrations
-from app.config import Settings
-from app.mail.models import OutgoingEmail
-from app.mail.outgoing import build_message
+from app.core.config import Settings
 from app.main import create_app
+from app.outbox.models import OutgoingEmail
+from app.outbox.outgoing import build_message
 from app.tickets.notifications import REPORTER_MAIL_CAP
 from tests.auth.helpers import PASSWORD, bearer, login, signed_in
 from tests.boards.test_boards_api import make_board
@@ -226,7 +226,7 @@ async def real_client(committed_url: str, settings: Settings) -> AsyncIterator[h
 
 async def test_two_concurrent_moves_cannot_both_win(real_client: httpx.AsyncClient) -> None:
     from app.auth.service import create_manager
-    from app.db import make_engine, make_sessionmaker, request_transaction
+    from app.core.database import make_engine, make_sessionmaker, request_transaction
 
     settings: Settings = real_client._transport.app.state.settings  # type: ignore[attr-defined]
     engine = make_engine(str(settings.DATABASE_URL), settings)

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from app.config import Settings
+from app.core.config import Settings
 from app.core.crypto import FieldCipher
-from app.db import make_sessionmaker
+from app.core.database import make_sessionmaker
 from app.inboxes.models import EmailInbox
-from app.mail import ingest
-from app.mail.models import ProcessedEmail
+from app.intake import ingest
+from app.intake.models import ProcessedEmail
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket
 from app.workers import inbox_poller

@@ -22,21 +22,22 @@ from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.placement import place_report
 from app.boards.routing import Candidate, route_email
-from app.config import Settings
+from app.core.config import Settings
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
+from app.intake.classify import classify
+from app.intake.models import ProcessedEmail
+from app.intake.parse import IncomingEmail, parse_email
 from app.integrations.models import ExternalTicket
-from app.mail.classify import classify
-from app.mail.models import OutgoingEmail, ProcessedEmail
-from app.mail.parse import IncomingEmail, parse_email
+from app.outbox.models import OutgoingEmail
+from app.outbox.outgoing import threading_headers
 from app.standby.service import add_item
-from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX, Ticket
+from app.tickets.models import DESCRIPTION_MAX, NO_SUBJECT, TITLE_MAX, Ticket
 from app.tickets.service import NewReport
 
 log = logging.getLogger(__name__)
 
 TITLE_FROM_BODY_MAX = 120
-NO_SUBJECT = "(no subject)"
 CUT_MARKER = "\n\n[… message cut here: it was longer than 20,000 characters]"
 _REFERENCE = re.compile(r"\[ref:([0-9a-f]{12})\]")
 
@@ -86,11 +87,6 @@ def _payload(mail: IncomingEmail, **extra: Any) -> dict[str, Any]:
         "attachments": mail.attachments,
         **extra,
     }
-
-
-def threading_headers(mail_message_id: str, references: list[str]) -> dict[str, str]:
-    chain = [*references, mail_message_id][-10:]
-    return {"In-Reply-To": mail_message_id, "References": " ".join(chain)}
 
 
 async def _replied_report(session: AsyncSession, mail: IncomingEmail) -> uuid.UUID | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from app.mail.parse import IncomingEmail
+from app.intake.parse import IncomingEmail
 
 Kind = Literal["autoreply", "bounce", "bulk", "normal"]
 _DAEMON = re.compile(r"^(mailer-daemon|postmaster)@", re.IGNORECASE)

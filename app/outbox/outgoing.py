@@ -15,11 +15,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import Settings
 from app.core.clock import clock
+from app.core.config import Settings
 from app.core.crypto import cipher_for
 from app.core.i18n import pick_language, subject
-from app.mail.models import OutgoingEmail
+from app.outbox.models import OutgoingEmail
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -116,3 +116,9 @@ def build_message(
     for name, value in mail.headers.items():
         message[name] = value
     return message
+
+
+def threading_headers(message_id: str, references: list[str]) -> dict[str, str]:
+    """In-Reply-To and References for our answer to a message, so mail clients thread it."""
+    chain = [*references, message_id][-10:]
+    return {"In-Reply-To": message_id, "References": " ".join(chain)}

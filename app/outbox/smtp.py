@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import aiosmtplib
 
-from app.inboxes.imap import describe_connection_error
+from app.core.network import describe_connection_error
 
 SMTP_TIMEOUT_SECONDS = 30
 

@@ -1,4 +1,4 @@
-"""processed_emails (one row per distinct message seen per inbox) and the outbox."""
+"""outgoing_emails: the outbox every mail the system sends waits in."""
 
 from __future__ import annotations
 
@@ -13,43 +13,14 @@ from sqlalchemy import (
     Index,
     Integer,
     Text,
-    UniqueConstraint,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import LANGUAGES, Base, CreatedAt, Timestamps, one_of
-
-OUTCOMES = ("ticket", "external", "standby", "ignored_autoreply", "ignored_bounce", "error")
-
-
-class ProcessedEmail(CreatedAt, Base):
-    __tablename__ = "processed_emails"
-
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    # CASCADE: the record only serves de-duplication for its inbox; tickets and
-    # standby items it produced stay.
-    email_inbox_id: Mapped[int] = mapped_column(ForeignKey("email_inboxes.id", ondelete="CASCADE"))
-    message_id: Mapped[str] = mapped_column(Text)
-    content_hash: Mapped[str] = mapped_column(Text)
-    imap_uid: Mapped[int | None] = mapped_column(BigInteger)
-    outcome: Mapped[str] = mapped_column(Text)
-    ticket_uuid: Mapped[uuid.UUID | None]
-    standby_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("standby_queue_items.id", ondelete="SET NULL"), index=True
-    )
-    processed_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-    __table_args__ = (
-        CheckConstraint(one_of("outcome", OUTCOMES), name="outcome"),
-        CheckConstraint("content_hash ~ '^[0-9a-f]{64}$'", name="content_hash_sha256"),
-        CheckConstraint("char_length(message_id) BETWEEN 1 AND 998", name="message_id"),
-        # The de-duplication key; also the index on email_inbox_id (its leading column).
-        UniqueConstraint("email_inbox_id", "message_id", "content_hash"),
-    )
-
+from app.core.i18n import LANGUAGES
+from app.core.orm import Base, Timestamps, one_of, stamped
 
 OUTGOING_STATUSES = ("pending", "sent", "failed")
 
@@ -85,7 +56,7 @@ class OutgoingEmail(Timestamps, Base):
     ticket_uuid: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(Text, server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
-    next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    next_attempt_at: Mapped[datetime] = stamped()
     lease_until: Mapped[datetime | None]
     # Set (and committed) just before the SMTP conversation, cleared after it. Still set
     # when the lease runs out means a crash mid-send: the mail is not sent again, so
