@@ -72,7 +72,7 @@ def mail_rates() -> tuple[int, float, float]:
 
     root = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "mail"
     if not root.is_dir():
-        root = Path(__file__).resolve().parents[1] / "tests" / "mail" / "samples"
+        root = Path(__file__).resolve().parents[1] / "tests" / "intake" / "samples"
     raws = [
         p.read_bytes()
         for p in sorted(root.rglob("*"))

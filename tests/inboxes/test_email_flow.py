@@ -11,7 +11,7 @@ from tests.conftest import LiveStack
 from tests.dovecot import Dovecot
 from tests.processes import wait_until
 
-SAMPLES = Path(__file__).resolve().parents[1] / "mail" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "intake" / "samples"
 
 
 def message(subject: str, body: str, msgid: str, sender: str = "jan@example.org") -> bytes:

@@ -2,7 +2,7 @@
 
 None may crash it; each must end as a ticket, a standby item, or an ignored
 auto-reply or bounce, with a non-empty title. Without `../shared` beside the
-checkout this is the one test that is skipped; the samples under tests/mail/samples
+checkout this is the one test that is skipped; the samples under tests/intake/samples
 still cover the parser.
 """
 
