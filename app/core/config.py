@@ -76,7 +76,21 @@ class Settings(BaseSettings):
     WORKER_LEASE_SECONDS: float = Field(default=90, ge=2, le=3600)
     CORS_ORIGINS: str = ""
     PUBLIC_SUBMIT_RATE_LIMIT: str = "10/minute"
+    # Failed sign-ins per account (any address); the per-address limit is its own and
+    # higher, so one office behind one address is not locked out by one person's typos.
     LOGIN_RATE_LIMIT: str = "5/minute"
+    LOGIN_RATE_LIMIT_PER_IP: str = "30/minute"
+    # Sign-ups per client address and per e-mail address (each sends a mail).
+    REGISTER_RATE_LIMIT: str = "5/hour"
+
+    # Outgoing connections a manager points somewhere (Jira sites, IMAP/SMTP hosts):
+    # loopback, private, link-local, multicast and metadata addresses are refused
+    # unless this is true. Unset: true in development, false in production.
+    ALLOW_PRIVATE_NETWORK_TARGETS: bool | None = None
+    # Request bodies larger than this are refused with 413 before they are read.
+    MAX_REQUEST_BODY_BYTES: int = Field(default=1_048_576, ge=1024)
+    # Mail larger than this is not parsed: it waits in standby (reason too_large).
+    MAX_MESSAGE_BYTES: int = Field(default=25 * 1024 * 1024, ge=1024)
 
     TRELLO_API_BASE_URL: str = "https://api.trello.com"
     INTEGRATION_TIMEOUT_SECONDS: float = Field(default=15, gt=0)
@@ -86,7 +100,12 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = Field(default=10, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
 
-    @field_validator("PUBLIC_SUBMIT_RATE_LIMIT", "LOGIN_RATE_LIMIT")
+    @field_validator(
+        "PUBLIC_SUBMIT_RATE_LIMIT",
+        "LOGIN_RATE_LIMIT",
+        "LOGIN_RATE_LIMIT_PER_IP",
+        "REGISTER_RATE_LIMIT",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         RateLimit.parse(value)
@@ -116,6 +135,20 @@ class Settings(BaseSettings):
     @property
     def login_rate(self) -> RateLimit:
         return RateLimit.parse(self.LOGIN_RATE_LIMIT)
+
+    @property
+    def login_rate_per_ip(self) -> RateLimit:
+        return RateLimit.parse(self.LOGIN_RATE_LIMIT_PER_IP)
+
+    @property
+    def register_rate(self) -> RateLimit:
+        return RateLimit.parse(self.REGISTER_RATE_LIMIT)
+
+    @property
+    def allow_private_network_targets(self) -> bool:
+        if self.ALLOW_PRIVATE_NETWORK_TARGETS is None:
+            return not self.is_production
+        return self.ALLOW_PRIVATE_NETWORK_TARGETS
 
     @property
     def cors_origins(self) -> list[str]:
