@@ -27,7 +27,7 @@ from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
 from app.intake.classify import classify
 from app.intake.models import ProcessedEmail
-from app.intake.parse import IncomingEmail, parse_email
+from app.intake.parse import IncomingEmail, parse_email, tidy
 from app.integrations.models import ExternalTicket
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import threading_headers
@@ -260,21 +260,40 @@ async def ingest_message(
     return await _record(session, inbox, mail, uid, IngestResult(placed.kind, placed.uuid))
 
 
+def _unparsed(raw: bytes) -> IncomingEmail:
+    """A message as nothing but its bytes: the trace a message leaves when even reading
+    it failed (its identity is the hash of the bytes)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    return IncomingEmail(
+        message_id=f"<{digest}@unreadable>",
+        subject="",
+        sender_email=None,
+        sender_name=None,
+        text=tidy(raw[:2000].decode("utf-8", errors="replace")),
+    )
+
+
 async def record_unreadable(
-    session: AsyncSession, inbox: EmailInbox, raw: bytes, *, uid: int | None, error: str
+    session: AsyncSession,
+    inbox: EmailInbox,
+    raw: bytes,
+    *,
+    uid: int | None,
+    error: str,
+    parse: bool = True,
 ) -> IngestResult:
-    """A message the pipeline failed on still leaves a trace and a standby item."""
-    try:
-        mail = parse_email(raw)
-    except Exception:
-        digest = hashlib.sha256(raw).hexdigest()
-        mail = IncomingEmail(
-            message_id=f"<{digest}@unreadable>",
-            subject="",
-            sender_email=None,
-            sender_name=None,
-            text=raw[:2000].decode("utf-8", errors="replace"),
-        )
+    """A message the pipeline failed on still leaves a trace and a standby item.
+
+    With `parse=False` (the pipeline failed on this message's parse too) the message
+    is recorded from its bytes alone, so no message can fail twice here.
+    """
+    mail = _unparsed(raw)
+    if parse:
+        try:
+            mail = parse_email(raw)
+            mail.content_hash  # noqa: B018  (what made the pipeline fail, seen on real mail)
+        except Exception:
+            mail = _unparsed(raw)
     if await already_processed(session, inbox, mail):
         return IngestResult("duplicate")
     item = await add_item(
@@ -282,7 +301,7 @@ async def record_unreadable(
         manager_id=inbox.manager_id,
         kind="unrouted_email",
         reason="unreadable",
-        payload=_payload(mail, error=error[:500], size=len(raw)),
+        payload=_payload(mail, error=tidy(error)[:500], size=len(raw)),
         email_inbox_id=inbox.id,
     )
     return await _record(session, inbox, mail, uid, IngestResult("error", standby_item_id=item.id))

@@ -21,9 +21,10 @@ from bs4 import BeautifulSoup
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-# Control characters PostgreSQL cannot store (NUL) or nobody should see; tab and
+# Control characters PostgreSQL cannot store (NUL) or nobody should see, and lone
+# surrogates (UTF-7 and broken UTF-16 decode to them; no encoder takes them); tab and
 # newline stay.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass
@@ -44,7 +45,8 @@ class IncomingEmail:
     @property
     def content_hash(self) -> str:
         """SHA-256 of subject + text: broken mailers reuse Message-IDs for other mail."""
-        return hashlib.sha256(f"{self.subject}\n{self.text}".encode()).hexdigest()
+        text = f"{self.subject}\n{self.text}"
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _header(message: Message, name: str) -> str:

@@ -220,11 +220,22 @@ class InboxPoller:
                     await ingest_message(session, self.settings, inbox, raw, uid=uid)
             except Exception as exc:  # one poison message never stops the others
                 log.exception("email could not be processed; kept in standby")
-                async with self.sessionmaker() as session, session.begin():
-                    inbox = await session.get_one(EmailInbox, inbox_id)
-                    await record_unreadable(
-                        session, inbox, raw, uid=uid, error=f"{type(exc).__name__}: {exc}"
-                    )
+                await self._keep_unreadable(inbox_id, raw, uid, f"{type(exc).__name__}: {exc}")
             failpoint("ingest.after_commit")
             await box.mark_seen(uid)
             failpoint("ingest.after_seen")
+
+    async def _keep_unreadable(self, inbox_id: int, raw: bytes, uid: int, error: str) -> None:
+        """Record a message the pipeline failed on; if reading it fails again, record it
+        from its bytes alone. Only a failure to write at all (the database is down)
+        leaves it unseen, to be read again."""
+        for parse in (True, False):
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    inbox = await session.get_one(EmailInbox, inbox_id)
+                    await record_unreadable(session, inbox, raw, uid=uid, error=error, parse=parse)
+                return
+            except Exception:
+                if not parse:
+                    raise
+                log.exception("email could not be read again; kept from its bytes")

@@ -129,3 +129,87 @@ async def test_a_poll_asked_for_during_a_session_is_not_lost(
     assert row.next_poll_at is not None and row.last_polled_at is not None
     # Without the request the next poll would be an hour (the interval) away.
     assert (row.next_poll_at - row.last_polled_at).total_seconds() < 60
+
+
+UTF7_POISON = (
+    b"From: seven@example.org\r\nSubject: printer in UTF-7\r\n"
+    b"Message-ID: <poll-utf7@example.org>\r\n"
+    b"Content-Type: text/plain; charset=utf-7\r\n\r\n"
+    b"printer +2D0- jammed +3gA-\r\n"  # each decodes to a lone surrogate
+)
+
+
+async def test_a_mail_that_decodes_to_lone_surrogates_stops_no_later_mail(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Seven")
+    dovecot.append(login, password, UTF7_POISON)
+    dovecot.append(login, password, message(7))
+    poller = InboxPoller(
+        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}), sessions
+    )
+    monkeypatch.setattr(poller, "session_seconds", 0)
+    await poller.step()
+    await poller.sessions[inbox_id]
+
+    async with sessions() as session:
+        rows = (
+            await session.execute(
+                select(Ticket.title, Ticket.description)
+                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
+                .where(ProcessedEmail.email_inbox_id == inbox_id)
+                .order_by(ProcessedEmail.id)
+            )
+        ).all()
+        row = await session.get_one(EmailInbox, inbox_id)
+    assert [title for title, _ in rows] == ["printer in UTF-7", "printer 7"]
+    assert rows[0][1] == "printer jammed"  # the surrogates dropped, the rest kept
+    assert row.last_error is None and row.last_seen_uid == 2
+
+
+async def test_a_message_that_fails_again_when_recorded_is_kept_from_its_bytes(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Twice")
+    dovecot.append(login, password, message(21))
+    dovecot.append(login, password, message(22))
+
+    def unreadable(raw: bytes) -> Any:
+        mail = real_parse(raw)
+        if b"poll-21@" in raw:  # a parser bug: text no encoder takes, every time
+            mail.text += "\ud83d"
+        return mail
+
+    real_parse = ingest.parse_email
+    monkeypatch.setattr(ingest, "parse_email", unreadable)
+    poller = InboxPoller(
+        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}), sessions
+    )
+    monkeypatch.setattr(poller, "session_seconds", 0)
+    await poller.step()
+    await poller.sessions[inbox_id]
+
+    async with sessions() as session:
+        outcomes = list(
+            await session.scalars(
+                select(ProcessedEmail.outcome)
+                .where(ProcessedEmail.email_inbox_id == inbox_id)
+                .order_by(ProcessedEmail.id)
+            )
+        )
+        item = await session.scalar(
+            select(StandbyQueueItem).where(StandbyQueueItem.email_inbox_id == inbox_id)
+        )
+    assert outcomes == ["error", "ticket"]
+    assert item is not None and "surrogates not allowed" in item.payload["error"]
+    assert "poll-21@example.org" in item.payload["text"]  # the bytes are kept to read
