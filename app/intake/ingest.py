@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
@@ -89,27 +89,44 @@ def _payload(mail: IncomingEmail, **extra: Any) -> dict[str, Any]:
     }
 
 
-async def _replied_report(session: AsyncSession, mail: IncomingEmail) -> uuid.UUID | None:
-    """The report our mail was about, when this message replies to it (step 4a)."""
-    ids = [*mail.in_reply_to, *mail.references]
-    if ids:
-        found = await session.scalar(
-            select(OutgoingEmail.ticket_uuid)
-            .where(OutgoingEmail.message_id.in_(ids), OutgoingEmail.ticket_uuid.is_not(None))
-            .limit(1)
+REPLY_IDS_MAX = 50  # the newest ids of a References chain are the ones we could have sent
+
+
+async def _replied_report(
+    session: AsyncSession, inbox: EmailInbox, mail: IncomingEmail
+) -> uuid.UUID | None:
+    """The report our mail was about, when this message replies to it (step 4a).
+
+    Only the receiving manager's own reports are candidates: a reply that names
+    another manager's mail or reference is ordinary mail here. Both lookups use an
+    index (outgoing_emails.message_id; the reports' uuid, as a range for the 12-digit
+    reference).
+    """
+    ids = [*mail.in_reply_to, *mail.references[-REPLY_IDS_MAX:]]
+    match = _REFERENCE.search(mail.subject)
+    by_id: list[Select[uuid.UUID]] = []
+    by_reference: list[Select[uuid.UUID]] = []
+    for model in (Ticket, ExternalTicket):
+        owned = (
+            select(model.uuid)
+            .join(Board, Board.id == model.board_id)
+            .where(Board.manager_id == inbox.manager_id)
         )
+        if ids:
+            by_id.append(
+                owned.join(OutgoingEmail, OutgoingEmail.ticket_uuid == model.uuid).where(
+                    OutgoingEmail.message_id.in_(ids)
+                )
+            )
+        if match:
+            prefix = match.group(1)
+            low, high = uuid.UUID(prefix + "0" * 20), uuid.UUID(prefix + "f" * 20)
+            by_reference.append(owned.where(model.uuid.between(low, high)))
+    # Our Message-IDs (In-Reply-To, References) first, then the subject's reference.
+    for query in [*by_id, *by_reference]:
+        found = await session.scalar(query.limit(1))
         if found:
             return found
-    match = _REFERENCE.search(mail.subject)
-    if match:
-        prefix = match.group(1)
-        text_prefix = f"{prefix[:8]}-{prefix[8:12]}%"
-        for model in (Ticket, ExternalTicket):
-            found = await session.scalar(
-                select(model.uuid).where(cast(model.uuid, String).like(text_prefix)).limit(1)
-            )
-            if found:
-                return found
     return None
 
 
@@ -203,7 +220,7 @@ async def ingest_message(
     if kind == "bounce":
         return await _record(session, inbox, mail, uid, IngestResult("ignored_bounce"))
 
-    replied = await _replied_report(session, mail)
+    replied = await _replied_report(session, inbox, mail)
     if replied is not None:
         ticket_id = await session.scalar(select(Ticket.id).where(Ticket.uuid == replied))
         return await _to_standby(

@@ -218,3 +218,61 @@ async def test_a_reply_to_a_forwarded_reports_mail_waits_too(
     item = await db.scalar(select(StandbyQueueItem))
     assert item is not None and item.reason == "reply_to_ticket"
     assert item.payload["report_uuid"] == str(forwarded.uuid)
+
+
+async def test_a_reply_to_another_managers_mail_reaches_nothing_of_theirs(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    from app.tickets.notifications import reference
+
+    other = await create_manager(
+        db,
+        email="other@example.com",
+        password="long enough pw",
+        full_name="Other",
+        language="en",
+        verified=True,
+    )
+    other_box = EmailInbox(
+        manager_id=other.id,
+        name="Theirs",
+        email_address="theirs@example.com",
+        imap_host="imap.example.com",
+        smtp_host="smtp.example.com",
+    )
+    db.add(other_box)
+    await db.flush()
+    other_board = Board(
+        manager_id=other.id,
+        name="Theirs",
+        public_id="theirs" + "_" * 16,
+        email_inbox_id=other_box.id,
+    )
+    db.add(other_board)
+    await db.flush()
+    db.add(BoardKeyword(board_id=other_board.id, keyword="printer"))
+    await db.flush()
+    await ingest(db, settings, other_box, mail("Printer jams", "paper", msgid="<b1@example.org>"))
+    theirs = await db.scalar(select(Ticket).where(Ticket.board_id == other_board.id))
+    [ack] = await db.scalars(select(OutgoingEmail))
+    assert theirs is not None
+
+    # The reply arrives at the first manager's inbox: by Message-ID, and by reference.
+    by_id = mail(
+        "Re: printer",
+        "printer thanks",
+        extra=f"In-Reply-To: {ack.message_id}\r\nReferences: {ack.message_id}\r\n",
+    )
+    by_reference = mail(f"Re: printer {reference(theirs.uuid)}", "printer thanks")
+    assert await ingest(db, settings, inbox, by_id, uid=2) == "ticket"
+    assert await ingest(db, settings, inbox, by_reference, uid=3) == "ticket"
+
+    items = list(await db.scalars(select(StandbyQueueItem)))
+    assert items == []  # neither is a reply to anything of the first manager's
+    mine = list(
+        await db.scalars(
+            select(ProcessedEmail.ticket_uuid).where(ProcessedEmail.email_inbox_id == inbox.id)
+        )
+    )
+    assert len(mine) == 2 and theirs.uuid not in mine
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 3
