@@ -19,6 +19,7 @@ CONNECT_TIMEOUT_SECONDS = 20.0
 COMMAND_TIMEOUT_SECONDS = 60.0
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
+_RFC822_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
 
 
@@ -188,6 +189,29 @@ class ImapMailbox:
                 return bytes(line)
             if _FETCH_UID.search(bytes(line)) and isinstance(response.lines[index + 1], bytearray):
                 return bytes(response.lines[index + 1])
+        return None
+
+    async def size(self, uid: int) -> int | None:
+        """The message's size as the server counts it (RFC822.SIZE); None if unknown."""
+        assert self.client is not None
+        response = await self._run(self.client.uid("fetch", str(uid), "(UID RFC822.SIZE)"))
+        if response.result != "OK":
+            raise ImapError(f"UID FETCH {uid} failed ({_text(response)}).")
+        for line in response.lines:
+            match = _RFC822_SIZE.search(bytes(line))
+            if match:
+                return int(match.group(1))
+        return None
+
+    async def fetch_header(self, uid: int) -> bytes | None:
+        """Only the header block, without setting \\Seen: for a message too large to read."""
+        assert self.client is not None
+        response = await self._run(self.client.uid("fetch", str(uid), "(UID BODY.PEEK[HEADER])"))
+        if response.result != "OK":
+            raise ImapError(f"UID FETCH {uid} failed ({_text(response)}).")
+        for line in response.lines[:-1]:
+            if isinstance(line, bytearray):
+                return bytes(line)
         return None
 
     async def mark_seen(self, uid: int) -> None:

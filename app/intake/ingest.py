@@ -8,6 +8,7 @@ nor makes it twice (a redelivered message is found in `processed_emails`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -27,7 +28,13 @@ from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
 from app.intake.classify import classify
 from app.intake.models import ProcessedEmail
-from app.intake.parse import IncomingEmail, parse_email, tidy
+from app.intake.parse import (
+    HEADER_BLOCK_MAX,
+    IncomingEmail,
+    parse_email,
+    parse_headers_only,
+    tidy,
+)
 from app.integrations.models import ExternalTicket
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import threading_headers
@@ -209,8 +216,14 @@ async def ingest_message(
     *,
     uid: int | None = None,
 ) -> IngestResult:
-    """Decide what one message becomes and write it, in the caller's transaction."""
-    mail = parse_email(raw)
+    """Decide what one message becomes and write it, in the caller's transaction.
+
+    Parsing runs in a thread, so a hostile message never holds the event loop that
+    serves the API; a message over MAX_MESSAGE_BYTES is not read past its headers.
+    """
+    if len(raw) > settings.MAX_MESSAGE_BYTES:
+        return await ingest_too_large(session, inbox, raw[:HEADER_BLOCK_MAX], len(raw), uid=uid)
+    mail = await asyncio.to_thread(parse_email, raw)
     if await already_processed(session, inbox, mail):
         log.info("duplicate email skipped", extra={"imap_uid": uid})
         return IngestResult("duplicate")
@@ -290,6 +303,25 @@ def _unparsed(raw: bytes) -> IncomingEmail:
     )
 
 
+async def ingest_too_large(
+    session: AsyncSession, inbox: EmailInbox, head: bytes, size: int, *, uid: int | None
+) -> IngestResult:
+    """A message too large to read waits in standby, named by its headers (`head` is
+    its start: the header block is enough)."""
+    mail = await asyncio.to_thread(parse_headers_only, head)
+    if await already_processed(session, inbox, mail):
+        return IngestResult("duplicate")
+    return await _to_standby(
+        session,
+        inbox,
+        mail,
+        uid,
+        "too_large",
+        size=size,
+        error=f"the message is {size:,} bytes; the limit is MAX_MESSAGE_BYTES",
+    )
+
+
 async def record_unreadable(
     session: AsyncSession,
     inbox: EmailInbox,
@@ -307,7 +339,7 @@ async def record_unreadable(
     mail = _unparsed(raw)
     if parse:
         try:
-            mail = parse_email(raw)
+            mail = await asyncio.to_thread(parse_email, raw)
             mail.content_hash  # noqa: B018  (what made the pipeline fail, seen on real mail)
         except Exception:
             mail = _unparsed(raw)

@@ -20,6 +20,7 @@ REASONS = (
     "reply_to_ticket",
     "unreadable",
     "platform_error",
+    "too_large",
 )
 STANDBY_STATUSES = ("pending", "resolved", "discarded")
 

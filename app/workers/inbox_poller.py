@@ -29,7 +29,7 @@ from app.core.logging import log_context
 from app.inboxes.imap import ImapError, ImapMailbox
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import imap_settings
-from app.intake.ingest import ingest_message, record_unreadable
+from app.intake.ingest import ingest_message, ingest_too_large, record_unreadable
 from app.workers.leases import claim_due
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,16 @@ class InboxPoller:
 
     async def _handle(self, inbox_id: int, box: ImapMailbox, uid: int) -> None:
         with log_context(imap_uid=uid):
+            size = await box.size(uid)
+            if size is not None and size > self.settings.MAX_MESSAGE_BYTES:
+                head = await box.fetch_header(uid)
+                if head is None:
+                    return
+                async with self.sessionmaker() as session, session.begin():
+                    inbox = await session.get_one(EmailInbox, inbox_id)
+                    await ingest_too_large(session, inbox, head, size, uid=uid)
+                await box.mark_seen(uid)
+                return
             raw = await box.fetch(uid)
             if raw is None:
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -276,3 +277,43 @@ async def test_a_reply_to_another_managers_mail_reaches_nothing_of_theirs(
     )
     assert len(mine) == 2 and theirs.uuid not in mine
     assert await db.scalar(select(func.count()).select_from(Ticket)) == 3
+
+
+async def test_parsing_runs_off_the_event_loop(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+
+    from app.intake import ingest as ingest_module
+
+    loop_ran = threading.Event()
+    real_parse = ingest_module.parse_email
+
+    def slow_parse(raw: bytes) -> Any:
+        # Blocks until the event loop has run something else: on the loop, it never would.
+        assert loop_ran.wait(timeout=10), "the event loop was held while parsing"
+        return real_parse(raw)
+
+    monkeypatch.setattr(ingest_module, "parse_email", slow_parse)
+    task = asyncio.create_task(ingest(db, settings, inbox, mail("Printer jams", "paper")))
+    await asyncio.sleep(0)
+    loop_ran.set()
+    assert await asyncio.wait_for(task, timeout=20) == "ticket"
+
+
+async def test_a_message_over_the_size_limit_waits_named_by_its_headers(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    small = settings.model_copy(update={"MAX_MESSAGE_BYTES": 4096})
+    raw = mail("Printer manual attached", "printer " * 2000, msgid="<big@example.org>")
+    assert len(raw) > 4096
+    assert await ingest(db, small, inbox, raw) == "standby"
+    item = await db.scalar(select(StandbyQueueItem))
+    assert item is not None and item.reason == "too_large"
+    assert item.payload["sender"] == "jan@example.org"
+    assert item.payload["subject"] == "Printer manual attached"
+    assert item.payload["size"] == len(raw) and item.payload["text"] == ""
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 0
+    assert await ingest(db, small, inbox, raw, uid=2) == "duplicate"  # seen once, kept once
+    assert await ingest(db, settings, inbox, mail("Printer jams", "paper")) == "ticket"

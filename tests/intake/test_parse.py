@@ -8,7 +8,7 @@ import pytest
 
 from app.intake.classify import classify
 from app.intake.ingest import ticket_description, ticket_title
-from app.intake.parse import parse_email
+from app.intake.parse import is_address, parse_email
 from app.tickets.models import NO_SUBJECT
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -123,3 +123,23 @@ def test_an_absurdly_long_message_id_is_hashed() -> None:
     mail = parse_email(raw)
     assert mail.message_id.endswith("@long-message-id>") and len(mail.message_id) < 100
     assert parse_email(raw).message_id == mail.message_id  # stable, so still de-duplicated
+
+
+@pytest.mark.parametrize(
+    ("address", "valid"),
+    [
+        ("jan@example.org", True),
+        ("jan.kowalski+help@mail.example.co.uk", True),
+        ("jan@localhost", False),
+        ("jan@.org", False),
+        ("jan@example.", False),
+        ("@example.org", False),
+        ("jan@@example.org", False),
+        ("jan@exa mple.org", False),
+        ("<jan@example.org>", False),
+        ("a@" + "a." * 50_000 + "@", False),  # took seconds with a backtracking pattern
+        ("", False),
+    ],
+)
+def test_what_counts_as_a_sender_address(address: str, valid: bool) -> None:
+    assert is_address(address) is valid

@@ -213,3 +213,52 @@ async def test_a_message_that_fails_again_when_recorded_is_kept_from_its_bytes(
     assert outcomes == ["error", "ticket"]
     assert item is not None and "surrogates not allowed" in item.payload["error"]
     assert "poll-21@example.org" in item.payload["text"]  # the bytes are kept to read
+
+
+async def test_a_message_over_the_size_limit_is_not_downloaded_and_stops_nothing(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Large")
+    big = message(31).replace(b"\r\n\r\nprinter\r\n", b"\r\n\r\n" + b"printer page\r\n" * 2000)
+    dovecot.append(login, password, big)
+    dovecot.append(login, password, message(32))
+    poller = InboxPoller(
+        settings.model_copy(
+            update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": "", "MAX_MESSAGE_BYTES": 4096}
+        ),
+        sessions,
+    )
+    monkeypatch.setattr(poller, "session_seconds", 0)
+    fetched: list[int] = []
+    real_fetch = inbox_poller.ImapMailbox.fetch
+
+    async def fetch(box: Any, uid: int) -> bytes | None:
+        fetched.append(uid)
+        return await real_fetch(box, uid)
+
+    monkeypatch.setattr(inbox_poller.ImapMailbox, "fetch", fetch)
+    await poller.step()
+    await poller.sessions[inbox_id]
+
+    async with sessions() as session:
+        item = await session.scalar(
+            select(StandbyQueueItem).where(StandbyQueueItem.email_inbox_id == inbox_id)
+        )
+        titles = list(
+            await session.scalars(
+                select(Ticket.title)
+                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
+                .where(ProcessedEmail.email_inbox_id == inbox_id)
+            )
+        )
+    assert item is not None and item.reason == "too_large"
+    assert item.payload["subject"] == "printer 31" and item.payload["sender"] == "r31@example.org"
+    assert item.payload["size"] > 4096
+    assert titles == ["printer 32"]
+    assert fetched == [2]  # the large one was never downloaded whole
+    assert all("\\Seen" in f for f in dovecot.flags(login, password).values())
