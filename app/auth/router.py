@@ -38,13 +38,14 @@ me_router = APIRouter(prefix="/me", tags=["profile"], responses=ERROR_RESPONSES)
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=ManagerRead,
-    responses=error_responses(409, 422),
+    responses=error_responses(409, 422, 429),
     summary="Create a manager account and send the verification email",
 )
 async def register(
     body: RegisterRequest,
     session: SessionDep,
     settings: SettingsDep,
+    ip: ClientIp,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> ManagerRead:
     manager = await service.register(
@@ -55,6 +56,7 @@ async def register(
         full_name=body.full_name,
         language=pick_language(body.language, from_accept_language(accept_language)),
         timezone=body.timezone,
+        client_ip=ip,
     )
     return ManagerRead.model_validate(manager)
 

@@ -34,7 +34,13 @@ from app.core.security import (
     verify_password,
 )
 from app.outbox import outgoing
-from app.ratelimit.service import hit_or_refuse, record_hit, retry_after, undo_hit
+from app.ratelimit.service import (
+    address_key,
+    hit_or_refuse,
+    record_hit,
+    retry_after,
+    undo_hit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +65,14 @@ async def create_manager(
     timezone: str = "UTC",
     verified: bool = False,
 ) -> Manager:
+    # Hashed before the first query, so Argon2 never runs while this request holds a
+    # pooled connection or a row lock.
+    password_hash = await hash_password(password)
     if await find_by_email(session, email) is not None:
         raise EmailAlreadyRegistered()
     manager = Manager(
         email=email.strip(),
-        password_hash=await hash_password(password),
+        password_hash=password_hash,
         full_name=full_name,
         language=language,
         timezone=timezone,
@@ -89,8 +98,23 @@ async def register(
     full_name: str,
     language: str,
     timezone: str,
+    client_ip: str,
 ) -> Manager:
-    """Create an unverified account and send the verification mail."""
+    """Create an unverified account and send the verification mail.
+
+    Sign-ups are limited per client address and per e-mail address
+    (REGISTER_RATE_LIMIT): each sends a mail, so the form is no relay for mail to
+    addresses of an attacker's choosing.
+    """
+    rate = settings.register_rate
+    for key in (f"register:ip:{address_key(client_ip)}", f"register:email:{email.strip().lower()}"):
+        wait = await hit_or_refuse(session, key=key, rate=rate)
+        if wait is not None:
+            log.warning("sign-up throttled", extra={"client_ip": client_ip})
+            raise TooManyRequests(
+                f"Too many sign-ups. Try again in {wait} seconds.", retry_after=wait
+            )
+    await session.commit()  # the attempt stays counted; the connection goes back to the pool
     manager = await create_manager(
         session,
         email=email,
@@ -202,24 +226,32 @@ async def login(
     Failed attempts are counted per account-and-IP and per IP, so hammering an
     account from one place never locks its owner out from another.
     """
-    rate = settings.login_rate
-    keys = [f"login:account-ip:{email.strip().lower()}|{client_ip}", f"login:ip:{client_ip}"]
-    # Count the attempt before checking the password: the upsert locks the counter
-    # rows until this transaction ends, so parallel guesses queue up behind each other
-    # instead of all reading "no failures yet".
-    counts = [await record_hit(session, key=key, rate=rate) for key in keys]
-    if max(counts) > rate.limit:
-        wait = retry_after(rate)
-        log.warning("login throttled", extra={"client_ip": client_ip})
-        raise TooManyRequests(  # rolled back: the refused attempt itself is not counted
-            f"Too many failed sign-in attempts. Try again in {wait} seconds.", retry_after=wait
-        )
+    address = address_key(client_ip)
+    limits = [
+        (f"login:account-ip:{email.strip().lower()}|{address}", settings.login_rate),
+        (f"login:ip:{address}", settings.login_rate_per_ip),
+    ]
+    # Count the attempt before checking the password: the upsert returns the window's
+    # count atomically, so parallel guesses each see their own number instead of all
+    # reading "no failures yet".
+    for key, rate in limits:
+        if await record_hit(session, key=key, rate=rate) > rate.limit:
+            wait = retry_after(rate)
+            log.warning("login throttled", extra={"client_ip": client_ip})
+            raise TooManyRequests(  # rolled back: the refused attempt itself is not counted
+                f"Too many failed sign-in attempts. Try again in {wait} seconds.",
+                retry_after=wait,
+            )
     manager = await find_by_email(session, email)
-    matches, new_hash = await verify_password(password, manager.password_hash if manager else None)
+    stored_hash = manager.password_hash if manager else None
+    # Commit the counted attempt and hand the connection back to the pool: Argon2 takes
+    # tens of milliseconds, and parallel guesses must not hold every connection.
+    await session.commit()
+    matches, new_hash = await verify_password(password, stored_hash)
     if manager is None or not matches:
         log.info("login failed", extra={"client_ip": client_ip})
         raise InvalidCredentials(keep_changes=True)  # the failure stays counted
-    for key in keys:  # only failures count
+    for key, rate in limits:  # only failures count
         await undo_hit(session, key=key, rate=rate)
     if new_hash:
         manager.password_hash = new_hash
@@ -298,9 +330,16 @@ async def confirm_password_reset(session: AsyncSession, *, token: str, new_passw
     row = await tokens.find(session, token=token, token_type="password_reset")
     if row is None or not tokens.is_usable(row):
         raise InvalidToken()
+    # Hash with no connection or row lock held, then take the token again: a reset
+    # that ran meanwhile has used it.
+    await session.rollback()
+    password_hash = await hash_password(new_password)
+    row = await tokens.find(session, token=token, token_type="password_reset")
+    if row is None or not tokens.is_usable(row):
+        raise InvalidToken()
     manager = await session.get_one(Manager, row.manager_id)
     row.used_at = clock.now()
-    manager.password_hash = await hash_password(new_password)
+    manager.password_hash = password_hash
     manager.is_email_verified = True  # the link proved the address
     await tokens.revoke_all(session, manager_id=manager.id, token_type="password_reset")
     await tokens.revoke_all(session, manager_id=manager.id, token_type="refresh")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import clock
 from app.core.config import RateLimit
 from app.ratelimit.models import RateLimitCounter
+
+
+def address_key(ip: str) -> str:
+    """The client's address as rate limits count it: an IPv6 client is its /64 (one
+    subscriber's whole range, which it can rotate through at will); an IPv4-mapped
+    address is the IPv4 address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _window(rate: RateLimit, now: datetime) -> tuple[datetime, datetime]:

@@ -11,7 +11,7 @@ from app.boards.placement import place_report
 from app.core.config import Settings
 from app.core.errors import BoardUnavailable, TooManyRequests
 from app.core.i18n import from_accept_language
-from app.ratelimit.service import hit_or_refuse
+from app.ratelimit.service import address_key, hit_or_refuse
 from app.tickets.schemas import PublicSubmission
 from app.tickets.service import NewReport, public_board, reporter_language
 
@@ -33,7 +33,7 @@ async def submit_public(
         log.info("honeypot submission dropped", extra={"client_ip": client_ip})
         return uuid.uuid4()
     wait = await hit_or_refuse(
-        session, key=f"public-submit:{client_ip}", rate=settings.public_submit_rate
+        session, key=f"public-submit:{address_key(client_ip)}", rate=settings.public_submit_rate
     )
     if wait is not None:
         raise TooManyRequests(

@@ -373,3 +373,72 @@ async def test_last_login_is_recorded(
         select(Manager.last_login_at).where(Manager.email == "anna@example.com")
     )
     assert last is not None
+
+
+@pytest.fixture
+def still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Limits count in fixed windows: a test must not run across a window's end."""
+    frozen = utcnow()
+    monkeypatch.setattr(clock, "now", lambda: frozen)
+
+
+async def test_one_persons_typos_do_not_lock_out_the_office_behind_the_same_address(
+    client: httpx.AsyncClient, db: AsyncSession, settings: Settings, still_clock: None
+) -> None:
+    await verified_manager(client, db, settings, "anna@example.com")
+    await verified_manager(client, db, settings, "ewa@example.com")
+    for _ in range(settings.login_rate.limit):
+        assert (await login(client, "anna@example.com", "wrong password!")).status_code == 401
+    assert (await login(client, "anna@example.com")).status_code == 429
+    # A colleague behind the same address signs in: the per-address limit is its own.
+    assert (await login(client, "ewa@example.com")).status_code == 200
+    assert settings.login_rate_per_ip.limit > settings.login_rate.limit
+
+
+async def test_the_per_address_login_limit_holds_across_accounts(
+    client: httpx.AsyncClient, settings: Settings, app: FastAPI, still_clock: None
+) -> None:
+    app.state.settings = settings.model_copy(
+        update={"LOGIN_RATE_LIMIT": "100/minute", "LOGIN_RATE_LIMIT_PER_IP": "3/minute"}
+    )
+    for number in range(3):
+        assert (await login(client, f"nobody{number}@example.com", "guess")).status_code == 401
+    refused = await login(client, "nobody9@example.com", "guess")
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+
+
+async def test_sign_ups_are_limited_per_address_and_per_email(
+    client: httpx.AsyncClient,
+    other_ip_client: httpx.AsyncClient,
+    db: AsyncSession,
+    settings: Settings,
+    app: FastAPI,
+    still_clock: None,
+) -> None:
+    app.state.settings = settings.model_copy(update={"REGISTER_RATE_LIMIT": "2/hour"})
+    assert (await register(client, "one@example.com")).status_code == 201
+    assert (await register(client, "two@example.com")).status_code == 201
+    refused = await register(client, "three@example.com")
+    assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert await outbox_to(db, "three@example.com") == []  # no mail went out
+    # Per e-mail address too: a target is not mailed over and over from many addresses.
+    assert (await register(other_ip_client, "target@example.com")).status_code == 201
+    assert (await register(other_ip_client, "target@example.com")).status_code == 409
+    third = await register(other_ip_client, "TARGET@example.com")
+    assert third.status_code == 429
+
+
+async def test_an_ipv6_client_is_counted_by_its_64(
+    app: FastAPI, settings: Settings, still_clock: None
+) -> None:
+    app.state.settings = settings.model_copy(update={"LOGIN_RATE_LIMIT_PER_IP": "2/minute"})
+    answers = []
+    for host in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd::5"):
+        transport = httpx.ASGITransport(app=app, client=(host, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://tracker.test") as c:
+            answers.append((await login(c, "nobody@example.com", "guess")).status_code)
+    assert answers == [401, 401, 429]
+    transport = httpx.ASGITransport(app=app, client=("2001:db8:1:3::1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://tracker.test") as c:
+        assert (await login(c, "nobody@example.com", "guess")).status_code == 401  # next /64

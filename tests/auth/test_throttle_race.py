@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -68,3 +69,37 @@ async def test_successful_logins_do_not_count(
     for _ in range(settings.login_rate.limit * 2):
         assert (await login(client, "race@example.com")).status_code == 200
     assert (await login(client, "race@example.com", "one wrong guess")).status_code == 401
+
+
+async def test_argon2_runs_with_no_pooled_connection_held(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parallel bad logins must not hold the pool through tens of milliseconds of
+    hashing each: every hash runs after the request gave its connection back."""
+    from app.core import security
+
+    app = client._transport.app  # type: ignore[attr-defined]
+    pool = app.state.engine.pool
+    held: list[int] = []
+    hasher = security._password_hash
+
+    class Watching:
+        def __getattr__(self, name: str) -> Any:
+            method = getattr(hasher, name)
+
+            def watched(*args: Any, **kwargs: Any) -> Any:
+                held.append(pool.checkedout())
+                return method(*args, **kwargs)
+
+            return watched
+
+    monkeypatch.setattr(security, "_password_hash", Watching())
+    assert (await login(client, "race@example.com", "a wrong guess")).status_code == 401
+    assert (await login(client, "nobody@example.com", "a wrong guess")).status_code == 401
+    assert (await login(client, "race@example.com")).status_code == 200
+    registered = await client.post(
+        "/api/v1/auth/register",
+        json={"email": "new@example.com", "password": PASSWORD, "full_name": "New"},
+    )
+    assert registered.status_code == 201
+    assert len(held) == 4 and held == [0, 0, 0, 0], held

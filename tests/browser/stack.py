@@ -89,6 +89,7 @@ def running_stack(db_server: DatabaseServer, data_dir: Path) -> Iterator[Stack]:
             # Links in mail lead back to this very server, as they would in production.
             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             PUBLIC_SUBMIT_RATE_LIMIT="100/minute",
+            REGISTER_RATE_LIMIT="1000/hour",  # every journey signs up from this address
         )
         with serve(port, env) as server:
             server.wait_until_ready()
