@@ -10,7 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from pydantic import SecretStr
+from pydantic import EmailStr, SecretStr, TypeAdapter, ValidationError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.models  # noqa: F401  (the registry: every table known before the first flush)
@@ -104,10 +105,15 @@ def cmd_create_manager(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth.schemas import valid_password
 
     try:
+        args.email = str(TypeAdapter(EmailStr).validate_python(args.email))
+    except ValidationError:
+        print(f"--email {args.email!r} is not a valid e-mail address", file=sys.stderr)
+        return 1
+    try:
         valid_password(SecretStr(args.password))
     except ValueError as exc:
         print(f"--password {exc}", file=sys.stderr)
-        return 2
+        return 1
 
     async def create(session: AsyncSession) -> Manager:
         return await service.create_manager(
@@ -229,6 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """What went wrong, in a sentence an operator can act on. A database error gives
+    the server's message, never the SQL statement or its parameters (they hold
+    password hashes and personal data)."""
+    if isinstance(exc, StatementError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError):
+        return f"cannot reach the database or a server ({exc.strerror or exc})"
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:300]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -244,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("configuration error", extra={"error": str(exc)})
         return 2
+    except Exception as exc:  # one clear line: never a traceback, never a statement's values
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 1
     finally:
         stop_embedded_postgres()
 

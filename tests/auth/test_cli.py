@@ -63,7 +63,7 @@ def test_create_manager_refuses_a_short_password(env: dict[str, str]) -> None:
     result = run_cli(
         "create-manager", "--email", "a@example.com", "--password", "short", "--name", "A", env=env
     )
-    assert result.returncode == 2 and "--password" in result.stderr
+    assert result.returncode == 1 and "--password" in result.stderr
 
 
 def test_the_worker_command_sends_mail_and_stops_on_sigterm(
@@ -151,3 +151,32 @@ def test_seed_demo_makes_a_place_to_look_around_once(env: dict[str, str]) -> Non
     assert states == {"new": 2, "in_progress": 1, "closed": 1, "rejected": 1}
     assert query(url, "SELECT count(*) FROM outgoing_emails")[0][0] == 0  # nobody is mailed
     assert query(url, "SELECT count(*) FROM ticket_status_changes")[0][0] == 5 + 3
+
+
+@pytest.mark.parametrize(
+    ("email", "name", "says"),
+    [
+        ("not an address", "Ops", "--email 'not an address' is not a valid e-mail address"),
+        ("ops@example.com", "x" * 500, "error: "),  # the database's CHECK refuses the name
+    ],
+    ids=["invalid address", "refused by the database"],
+)
+def test_create_manager_errors_are_one_line_without_secrets(
+    env: dict[str, str], email: str, name: str, says: str
+) -> None:
+    result = run_cli(
+        "create-manager",
+        "--email",
+        email,
+        "--password",
+        "long enough secret",
+        "--name",
+        name,
+        env=env,
+    )
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and "$argon2" not in output
+    assert "long enough secret" not in output and "INSERT" not in output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(says) and len(last) < 320, result.stderr
