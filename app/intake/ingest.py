@@ -263,7 +263,16 @@ async def ingest_message(
             if archived.board_id is not None or archived.reason == "ambiguous":
                 reason = "board_inactive"
                 candidates = [{"id": c.board_id, "name": c.name} for c in archived.candidates]
-        return await _to_standby(session, inbox, mail, uid, reason, candidates=candidates)
+        return await _to_standby(
+            session,
+            inbox,
+            mail,
+            uid,
+            reason,
+            candidates=candidates,
+            # List and bulk mail is never answered, also when assigned from standby.
+            acknowledge=kind != "bulk",
+        )
 
     board = next(b for b in active if b.id == route.board_id)
     manager_language = await session.scalar(

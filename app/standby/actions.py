@@ -55,7 +55,15 @@ async def assign(
     )
     headers = threading_headers(message_id, payload.get("references") or []) if message_id else None
     placed = await place_report(
-        session, settings, board=board, report=report, ack_headers=headers, inbox=inbox
+        session,
+        settings,
+        board=board,
+        report=report,
+        # Mailing-list and bulk mail is never answered (an item from before the flag
+        # existed says nothing: it is answered, as it was then).
+        acknowledge=payload.get("acknowledge", True) is not False,
+        ack_headers=headers,
+        inbox=inbox,
     )
     resolve(item, manager)
     await session.flush()

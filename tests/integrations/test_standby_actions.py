@@ -82,7 +82,7 @@ async def test_discard_and_kinds(stack: Stack, jira: FakeJira) -> None:
 
 
 async def unrouted(
-    stack: Stack, subject: str, sender: str | None = "Ola <ola@example.org>"
+    stack: Stack, subject: str, sender: str | None = "Ola <ola@example.org>", headers: str = ""
 ) -> dict[str, Any]:
     """An email no board matched (or without a sender), through the real ingest path."""
     inbox_id = (
@@ -98,7 +98,7 @@ async def unrouted(
     ).json()["id"]
     raw = (
         (f"From: {sender}\r\n" if sender else "")
-        + f"Subject: {subject}\r\nMessage-ID: <{subject}@x>\r\n"
+        + f"Subject: {subject}\r\nMessage-ID: <{subject}@x>\r\n{headers}"
         f"Content-Language: pl\r\n\r\nNothing matches here\r\n"
     ).encode()
     async with stack.sessions() as session, session.begin():
@@ -150,6 +150,29 @@ async def test_assign_places_an_email_and_answers_its_sender(stack: Stack, jira:
     assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
         ("board_id", "board_archived")
     ]
+
+
+async def test_list_mail_assigned_by_hand_is_never_answered(stack: Stack) -> None:
+    item = await unrouted(
+        stack,
+        "List-post",
+        "Lista <lista@lists.example.org>",
+        "List-Id: <team.lists.example.org>\r\n",
+    )
+    board = await stack.board("List board", None)
+    assigned = await stack.client.post(
+        f"{API}/standby/{item['id']}/assign", json={"board_id": board["id"]}, headers=stack.auth
+    )
+    assert assigned.status_code == 201, assigned.text
+    async with stack.sessions() as session:
+        mail = list(
+            await session.scalars(
+                select(OutgoingEmail).where(OutgoingEmail.to_address == "lista@lists.example.org")
+            )
+        )
+        stored = await session.scalar(select(Ticket).where(Ticket.id == assigned.json()["id"]))
+    assert stored is not None and stored.title == "List-post"  # the report is kept …
+    assert mail == []  # … and the list is not answered
 
 
 async def test_an_email_without_a_sender_cannot_be_assigned(stack: Stack) -> None:
