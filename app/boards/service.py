@@ -27,11 +27,16 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-async def get_board(session: AsyncSession, manager: Manager, board_id: int) -> Board:
-    """The manager's board; another manager's answers NotFound like a missing one."""
-    board = await session.scalar(
-        select(Board).where(Board.id == board_id, Board.manager_id == manager.id)
-    )
+async def get_board(
+    session: AsyncSession, manager: Manager, board_id: int, *, lock: bool = False
+) -> Board:
+    """The manager's board; another manager's answers NotFound like a missing one.
+
+    `lock` holds the row until the transaction ends, so changes that replace a set of
+    rows (the keywords) run one after the other instead of colliding.
+    """
+    query = select(Board).where(Board.id == board_id, Board.manager_id == manager.id)
+    board = await session.scalar(query.with_for_update() if lock else query)
     if board is None:
         raise NotFound("No such board.")
     return board
@@ -94,8 +99,8 @@ async def create_board(session: AsyncSession, manager: Manager, data: BoardCreat
 async def update_board(
     session: AsyncSession, manager: Manager, board_id: int, data: BoardUpdate
 ) -> Board:
-    board = await get_board(session, manager, board_id)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
+    board = await get_board(session, manager, board_id, lock="keywords" in changes)
     if "email_inbox_id" in changes:
         await _check_inbox(session, manager, changes["email_inbox_id"])
     keywords = changes.pop("keywords", None)
@@ -110,7 +115,7 @@ async def update_board(
 async def set_keywords(
     session: AsyncSession, manager: Manager, board_id: int, keywords: Sequence[str]
 ) -> Board:
-    board = await get_board(session, manager, board_id)
+    board = await get_board(session, manager, board_id, lock=True)
     board.updated_at = clock.now()
     await _replace_keywords(session, board, keywords)
     return board
