@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aioimaplib import aioimaplib
 
 from app.core.network import describe_connection_error
+from app.core.outbound import BlockedTarget, connect_socket
 
 CONNECT_TIMEOUT_SECONDS = 20.0
 COMMAND_TIMEOUT_SECONDS = 60.0
@@ -37,6 +40,9 @@ class ImapSettings:
     username: str | None
     password: str | None
     folder: str = "INBOX"
+    # False for hosts a manager typed (unless ALLOW_PRIVATE_NETWORK_TARGETS): loopback,
+    # private and metadata addresses are refused after DNS (core/outbound.py).
+    allow_private: bool = True
 
     def __repr__(self) -> str:  # never print the password
         return f"ImapSettings({self.host}:{self.port}, {self.security}, user={self.username!r})"
@@ -45,6 +51,36 @@ class ImapSettings:
 def _text(response: aioimaplib.Response) -> str:
     parts = [bytes(line).decode("utf-8", "replace") for line in response.lines if len(line) < 500]
     return " ".join(" ".join(parts).split())[:300]
+
+
+class _ConnectedIMAP4(aioimaplib.IMAP4):
+    """aioimaplib's client over a socket already connected to a checked address, so
+    the name is never resolved again after the check; TLS still verifies the name."""
+
+    def __init__(
+        self, sock: socket.socket, *, host: str, timeout: float, ssl_context: ssl.SSLContext | None
+    ) -> None:
+        self._sock = sock
+        super().__init__(host=host, port=0, timeout=timeout, ssl_context=ssl_context)
+
+    def create_client(
+        self,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop | None,
+        conn_lost_cb: Callable[[Exception | None], None] | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        local_loop = loop if loop is not None else asyncio.get_running_loop()
+        self.protocol = aioimaplib.IMAP4ClientProtocol(local_loop, conn_lost_cb)
+        self._client_task = local_loop.create_task(
+            local_loop.create_connection(
+                lambda: self.protocol,
+                sock=self._sock,
+                ssl=ssl_context,
+                server_hostname=host if ssl_context is not None else None,
+            )
+        )
 
 
 class ImapMailbox:
@@ -70,22 +106,22 @@ class ImapMailbox:
     async def open(self) -> None:
         s = self.settings
         try:
-            if s.security == "ssl":
-                self.client = aioimaplib.IMAP4_SSL(
-                    host=s.host,
-                    port=s.port,
-                    timeout=COMMAND_TIMEOUT_SECONDS,
-                    ssl_context=ssl.create_default_context(),
-                )
-            else:
-                self.client = aioimaplib.IMAP4(
-                    host=s.host, port=s.port, timeout=COMMAND_TIMEOUT_SECONDS
-                )
+            async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+                sock = await connect_socket(s.host, s.port, allow_private=s.allow_private)
+            self.client = _ConnectedIMAP4(
+                sock,
+                host=s.host,
+                timeout=COMMAND_TIMEOUT_SECONDS,
+                ssl_context=ssl.create_default_context() if s.security == "ssl" else None,
+            )
             await asyncio.wait_for(self.client.wait_hello_from_server(), CONNECT_TIMEOUT_SECONDS)
             if s.security == "starttls":
                 await self._starttls()
         except ImapError:
             raise
+        except BlockedTarget as exc:
+            await self.close()
+            raise ImapError(str(exc), retryable=False) from None
         except Exception as exc:
             await self.close()
             raise ImapError(describe_connection_error(exc, s.host, s.port, s.security)) from None

@@ -124,6 +124,8 @@ def _decrypt(settings: Settings, stored: str | None, context: str) -> str | None
 
 
 def imap_settings(inbox: EmailInbox, settings: Settings) -> ImapSettings:
+    """The inbox's IMAP server; a manager typed it, so private addresses are refused
+    unless ALLOW_PRIVATE_NETWORK_TARGETS (checked where the connection is made)."""
     return ImapSettings(
         host=inbox.imap_host,
         port=inbox.imap_port,
@@ -131,6 +133,7 @@ def imap_settings(inbox: EmailInbox, settings: Settings) -> ImapSettings:
         username=inbox.imap_username,
         password=_decrypt(settings, inbox.imap_password_encrypted, IMAP_PASSWORD_CONTEXT),
         folder=inbox.imap_folder,
+        allow_private=settings.allow_private_network_targets,
     )
 
 
@@ -144,6 +147,7 @@ def smtp_server(inbox: EmailInbox, settings: Settings) -> SmtpServer | None:
         security=inbox.smtp_security,
         username=inbox.smtp_username,
         password=_decrypt(settings, inbox.smtp_password_encrypted, SMTP_PASSWORD_CONTEXT),
+        allow_private=settings.allow_private_network_targets,
     )
 
 

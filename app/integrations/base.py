@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from app.core.outbound import BlockedTarget
+
 
 @dataclass(frozen=True)
 class Report:
@@ -137,8 +139,11 @@ async def send(
     **kwargs: Any,
 ) -> httpx.Response:
     """One call to a platform (kwargs go to httpx: auth, headers, timeout, json …);
-    transport failures come out as PlatformError."""
+    transport failures come out as PlatformError. An address the outbound check refuses
+    (app.core.outbound) is final: no retry will make it public."""
     try:
         return await client.request(method, url, **kwargs)
+    except BlockedTarget as exc:
+        raise PlatformError(f"{platform}: {exc}", retryable=False) from None
     except httpx.HTTPError as exc:
         raise error_from_transport(platform, exc) from None

@@ -40,8 +40,10 @@ class JiraCloud:
         issue_type: str,
         client: httpx.AsyncClient,
         timeout: float,
+        require_https: bool = False,
     ) -> None:
         self.site = site_url.rstrip("/")
+        self.require_https = require_https
         self.project_key = project_key
         self.issue_type = issue_type
         self.client = client
@@ -49,6 +51,11 @@ class JiraCloud:
         self.timeout = timeout
 
     async def _call(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        if self.require_https and httpx.URL(self.site).scheme != "https":
+            # Basic auth over plain HTTP would hand the API token to anyone on the path.
+            raise PlatformError(
+                f"The Jira site must be an https:// address, not {self.site}.", retryable=False
+            )
         return await send(
             self.client,
             "Jira",

@@ -17,6 +17,7 @@ from app.boards.service import get_board
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.crypto import DecryptionError, cipher_for
+from app.core.outbound import CheckedTransport
 from app.core.pagination import keyset_page
 from app.integrations.base import PlatformError, Report, TicketPlatform
 from app.integrations.jira import JiraCloud
@@ -95,6 +96,7 @@ def platform_for(
             issue_type=config["issue_type"],
             client=client,
             timeout=timeout,
+            require_https=settings.is_production,
         )
     return Trello(
         api_key=config["api_key"],
@@ -131,7 +133,8 @@ async def check_integration(
     platform_name, config = board.external_platform, dict(board.external_config)
     # End the read-only transaction: no database connection waits on a remote system.
     await session.rollback()
-    async with httpx.AsyncClient() as client:
+    transport = CheckedTransport(allow_private=settings.allow_private_network_targets)
+    async with httpx.AsyncClient(transport=transport) as client:
         try:
             platform = platform_for(platform_name, config, board_id, settings, client)
         except (DecryptionError, KeyError):

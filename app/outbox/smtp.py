@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 import aiosmtplib
 
 from app.core.network import describe_connection_error
+from app.core.outbound import BlockedTarget, connect_socket
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -19,6 +22,9 @@ class SmtpServer:
     security: str  # ssl | starttls | none
     username: str | None = None
     password: str | None = None
+    # False for an inbox's server (a manager typed it, unless
+    # ALLOW_PRIVATE_NETWORK_TARGETS); the operator's SMTP_HOST may be a local relay.
+    allow_private: bool = True
 
     def __repr__(self) -> str:  # never print the password
         return f"SmtpServer({self.host}:{self.port}, {self.security}, user={self.username!r})"
@@ -32,12 +38,31 @@ class SmtpError(Exception):
         self.retryable = retryable
 
 
+async def _connect(server: SmtpServer) -> socket.socket:
+    """A socket to a checked address of the server (core/outbound.py): aiosmtplib is
+    handed the socket and the name, so it never resolves the name itself and TLS
+    verifies the certificate against the name."""
+    try:
+        async with asyncio.timeout(SMTP_TIMEOUT_SECONDS):
+            return await connect_socket(
+                server.host, server.port, allow_private=server.allow_private
+            )
+    except BlockedTarget as exc:
+        raise SmtpError(str(exc), retryable=False) from None
+    except (OSError, TimeoutError) as exc:
+        raise SmtpError(
+            describe_connection_error(exc, server.host, server.port, server.security),
+            retryable=True,
+        ) from None
+
+
 async def send_message(server: SmtpServer, message: EmailMessage) -> None:
+    sock = await _connect(server)
     try:
         await aiosmtplib.send(
             message,
             hostname=server.host,
-            port=server.port,
+            sock=sock,
             username=server.username,
             password=server.password,
             use_tls=server.security == "ssl",
@@ -62,9 +87,10 @@ async def send_message(server: SmtpServer, message: EmailMessage) -> None:
 
 async def check_server(server: SmtpServer) -> None:
     """Connect, EHLO (and STARTTLS or SSL) and log in when a username is set."""
+    sock = await _connect(server)
     client = aiosmtplib.SMTP(
         hostname=server.host,
-        port=server.port,
+        sock=sock,
         use_tls=server.security == "ssl",
         start_tls=True if server.security == "starttls" else False,
         timeout=SMTP_TIMEOUT_SECONDS,

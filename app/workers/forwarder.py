@@ -19,6 +19,7 @@ from app.core.clock import clock
 from app.core.config import Settings
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
+from app.core.outbound import CheckedTransport
 from app.integrations.base import CreatedIssue, PlatformError
 from app.integrations.models import ExternalTicket
 from app.integrations.service import next_attempt, park_failed, platform_for, report_of
@@ -33,9 +34,13 @@ class Forwarder:
     def __init__(self, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        # One client: connections to a platform are reused between pushes.
+        # One client: connections to a platform are reused between pushes. Every
+        # connection it opens goes to an address checked after DNS (core/outbound.py).
         self.client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
+            transport=CheckedTransport(
+                allow_private=settings.allow_private_network_targets,
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            )
         )
 
     async def close(self) -> None:
