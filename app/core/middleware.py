@@ -19,32 +19,62 @@ _REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 # The SPA loads only its own bundle: no inline script or style, no plugins, no
-# framing. API paths get no CSP: they answer JSON, and FastAPI's /api/docs page
-# loads Swagger UI from a CDN. No-referrer matters most for the SPA: the status
-# page's URL (/t/<uuid>) is a secret and must not leave in a Referer header.
+# framing.
 SPA_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'; object-src 'none'"
 )
+# Everything else answers JSON, which has nothing to load and no business in a frame.
+# The API docs page sets its own policy (main.py), which this one does not replace.
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The status page's URL (/t/<uuid>) is a secret: neither it nor the public API that
+# carries the same UUID may send a Referer anywhere. Elsewhere the URL may go to our
+# own origin only.
+SECRET_URL_REFERRER = "no-referrer"
+DEFAULT_REFERRER = "same-origin"
+_SECRET_URL_PREFIXES = ("/t", "/api/v1/public")
+# Answers of the API carry tokens and personal data: no browser or proxy keeps them.
+# (The OpenAPI document and /health live outside /api/v1.)
+_NO_STORE_PREFIX = "/api/v1"
+HSTS = "max-age=63072000; includeSubDomains"
 _NOT_SPA = ("/health", "/ready", "/api")
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def is_spa_path(path: str) -> bool:
     """Paths the SPA answers: all but the API and the operational endpoints."""
-    return not any(path == prefix or path.startswith(prefix + "/") for prefix in _NOT_SPA)
+    return not any(_under(path, prefix) for prefix in _NOT_SPA)
+
+
+def add_security_headers(headers: MutableHeaders, path: str, *, hsts: bool) -> None:
+    """The headers every answer gets, by what its path is (see the constants above)."""
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    secret_url = any(_under(path, prefix) for prefix in _SECRET_URL_PREFIXES)
+    headers["Referrer-Policy"] = SECRET_URL_REFERRER if secret_url else DEFAULT_REFERRER
+    headers.setdefault("Content-Security-Policy", SPA_CSP if is_spa_path(path) else API_CSP)
+    if _under(path, _NO_STORE_PREFIX):
+        headers["Cache-Control"] = "no-store"
+    if hsts:
+        headers["Strict-Transport-Security"] = HSTS
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (or keeps a sane incoming X-Request-ID) and logs it once."""
+    """Gives every request an id (or keeps a sane incoming X-Request-ID), adds the
+    security headers and logs the request once.
+    `hsts`: send Strict-Transport-Security (production, served over https)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,10 +92,7 @@ class RequestContextMiddleware:
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if is_spa_path(scope["path"]):
-                    headers.setdefault("Content-Security-Policy", SPA_CSP)
+                add_security_headers(headers, scope["path"], hsts=self.hsts)
             await send(message)
 
         try:

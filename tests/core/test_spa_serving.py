@@ -19,6 +19,7 @@ CSP = (
     "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'; object-src 'none'"
 )
+API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 INDEX = '<!doctype html><html><body><div id="root"></div>tracker</body></html>'
 SCRIPT = "console.log('bundle')"
 
@@ -53,7 +54,10 @@ async def spa(
 
 def assert_spa_headers(response: httpx.Response) -> None:
     assert response.headers["Content-Security-Policy"] == CSP
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # The status page's URL is a secret; elsewhere the URL may go to our own origin only
+    # (tests/security/test_headers.py).
+    secret = response.url.path.startswith("/t/")
+    assert response.headers["Referrer-Policy"] == ("no-referrer" if secret else "same-origin")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
 
@@ -140,16 +144,16 @@ async def test_api_paths_stay_json(spa: httpx.AsyncClient) -> None:
         missing = await spa.get(path)
         assert missing.status_code == 404, path
         assert missing.json() == {"detail": "Not found.", "code": "not_found"}
-        assert "Content-Security-Policy" not in missing.headers
+        assert missing.headers["Content-Security-Policy"] == API_CSP
         assert missing.headers["X-Content-Type-Options"] == "nosniff"
-        assert missing.headers["Referrer-Policy"] == "no-referrer"
+        assert missing.headers["Referrer-Policy"] == "same-origin"
     posted = await spa.post("/boards/3")
     assert posted.status_code == 404 and posted.json()["code"] == "not_found"
     health = await spa.get("/health")
     assert health.json() == {"status": "ok"}
-    assert "Content-Security-Policy" not in health.headers
+    assert health.headers["Content-Security-Policy"] == API_CSP
     assert health.headers["X-Content-Type-Options"] == "nosniff"
-    assert health.headers["Referrer-Policy"] == "no-referrer"
+    assert health.headers["Referrer-Policy"] == "same-origin"
 
 
 async def test_an_unbuilt_bundle_says_so(
