@@ -11,6 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import request_id_var
+from app.core.redaction import redact_path
 
 access_log = logging.getLogger("app.access")
 
@@ -69,7 +70,7 @@ def add_security_headers(headers: MutableHeaders, path: str, *, hsts: bool) -> N
 
 class RequestContextMiddleware:
     """Gives every request an id (or keeps a sane incoming X-Request-ID), adds the
-    security headers and logs the request once.
+    security headers and logs the request once, with report UUIDs left out of the path.
     `hsts`: send Strict-Transport-Security (production, served over https)."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
@@ -102,7 +103,7 @@ class RequestContextMiddleware:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": redact_path(scope["path"]),
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 },

@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.crypto import DecryptionError, cipher_for
 from app.core.outbound import CheckedTransport
 from app.core.pagination import keyset_page
+from app.core.redaction import redact_uuids
 from app.integrations.base import PlatformError, Report, TicketPlatform
 from app.integrations.jira import JiraCloud
 from app.integrations.models import ExternalTicket
@@ -235,7 +236,8 @@ async def park_failed(
             "attempts": external.attempts,
         },
     )
-    log.warning("forward failed; waiting in standby", extra={"error": error})
+    # A platform's answer may quote the report's UUID (a label, a search): not in logs.
+    log.warning("forward failed; waiting in standby", extra={"error": redact_uuids(error)})
 
 
 def next_attempt(settings: Settings, external: ExternalTicket, exc: PlatformError) -> timedelta:

@@ -20,6 +20,7 @@ from app.core.config import Settings
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.core.outbound import CheckedTransport
+from app.core.redaction import redact_uuids
 from app.integrations.base import CreatedIssue, PlatformError
 from app.integrations.models import ExternalTicket
 from app.integrations.service import next_attempt, park_failed, platform_for, report_of
@@ -121,7 +122,7 @@ class Forwarder:
             delay = next_attempt(self.settings, external, exc)
             log.warning(
                 "forward failed; will retry",
-                extra={"error": str(exc), "in_s": delay.total_seconds()},
+                extra={"error": redact_uuids(str(exc)), "in_s": delay.total_seconds()},
             )
             await self._save(
                 external.id,
