@@ -1,13 +1,21 @@
 """Structured logging: JSON lines on stdout, or GELF (graypy) when GELF_HOST is set.
 
+GELF lines are sent from a thread of their own through a bounded queue, so a slow or
+unreachable Graylog never blocks the event loop (lines past the queue's size are
+dropped, never waited for).
+
 Every line written while a request is handled carries its `request_id`; workers set
 their own context fields the same way (`log_context`).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextvars
+import copy
 import logging
+import logging.handlers
+import queue
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +58,51 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context_var.reset(token)
 
 
+# Lines waiting for a slow or unreachable Graylog; past this many, new ones are dropped
+# (and counted) rather than held in memory or waited for.
+GELF_QUEUE_SIZE = 10_000
+
+
+class _NonBlockingQueueHandler(logging.handlers.QueueHandler):
+    """Hands records to the GELF thread; never waits, whatever the network does."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(records)
+        self.dropped = 0
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        try:
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The message is formatted here (its arguments may not survive the thread hop);
+        # the extra fields stay on the record for GELF.
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    """Send what is queued and stop the GELF thread (at exit, or when reconfigured)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        for handler in _listener.handlers:
+            handler.close()
+        _listener = None
+
+
+atexit.register(_stop_listener)
+
+
 def _json_formatter() -> logging.Formatter:
     return JsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -65,18 +118,26 @@ def configure_logging(settings: Settings) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
         old.close()
+    _stop_listener()
     handler: logging.Handler
     if settings.GELF_HOST:
         gelf_class = (
             graypy.GELFTCPHandler if settings.GELF_PROTOCOL == "tcp" else graypy.GELFUDPHandler
         )
-        handler = gelf_class(
+        gelf = gelf_class(
             settings.GELF_HOST,
             settings.GELF_PORT,
             debugging_fields=True,  # file, line, function, process
             extra_fields=True,
             facility="simple-issue-tracker",
         )
+        # A Graylog outage (a TCP connect waits up to a second per line) must never hold
+        # the event loop: the network write happens in a thread of its own.
+        records: queue.Queue[logging.LogRecord] = queue.Queue(GELF_QUEUE_SIZE)
+        handler = _NonBlockingQueueHandler(records)
+        global _listener
+        _listener = logging.handlers.QueueListener(records, gelf)
+        _listener.start()
     else:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(_json_formatter())

@@ -65,3 +65,32 @@ def test_gelf_over_udp(restore_logging: None) -> None:
     assert message["_request_id"] == "req-gelf0001"
     assert message["_board_id"] == 12
     assert message["_logger"] == "app.test"
+
+
+def test_a_graylog_outage_never_blocks_the_caller(
+    restore_logging: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import graypy
+
+    outage = threading.Event()
+    sent: list[tuple[str, str]] = []
+
+    def emit(self: object, record: logging.LogRecord) -> None:
+        caller = threading.current_thread() is threading.main_thread()
+        if not caller:
+            outage.wait(timeout=30)  # a TCP connect that hangs while Graylog is down
+        sent.append((threading.current_thread().name, record.getMessage()))
+
+    monkeypatch.setattr(graypy.GELFTCPHandler, "emit", emit)
+    configure_logging(Settings(GELF_HOST="127.0.0.1", GELF_PORT=9, GELF_PROTOCOL="tcp"))
+    logger = logging.getLogger("app.test")
+    for number in range(50):  # each would wait on the outage if written in this thread
+        logger.warning("line %d", number, extra={"board_id": number})
+    assert sent == []  # nothing was written (or waited for) by the caller
+
+    outage.set()  # Graylog is back: the queued lines go out, in order, from their thread
+    configure_logging(Settings())  # reconfiguring drains and stops the GELF thread
+    assert [message for _, message in sent] == [f"line {n}" for n in range(50)]
+    assert threading.current_thread().name not in {name for name, _ in sent}
