@@ -52,6 +52,9 @@ class EmailInbox(Timestamps, Base):
     poll_interval_seconds: Mapped[int] = mapped_column(Integer, server_default="60")
 
     # Polling state.
+    # Raised whenever the IMAP settings change: a session started under an older
+    # version writes nothing more and ends (app/workers/inbox_poller.py).
+    settings_version: Mapped[int] = mapped_column(Integer, server_default="0")
     uid_validity: Mapped[int | None] = mapped_column(BigInteger)
     last_seen_uid: Mapped[int | None] = mapped_column(BigInteger)
     next_poll_at: Mapped[datetime | None]

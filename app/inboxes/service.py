@@ -93,6 +93,8 @@ async def update_inbox(
     for field, value in changes.items():
         if field not in ("imap_password", "smtp_password"):
             setattr(inbox, field, str(value) if field == "email_address" else value)
+    if any(field.startswith("imap_") for field in changes):
+        inbox.settings_version += 1  # a session reading with the old settings stops
     if _MAILBOX_FIELDS & changes.keys():
         inbox.uid_validity = None
         inbox.last_seen_uid = None

@@ -18,7 +18,7 @@ import time
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Manager
@@ -42,6 +42,10 @@ CLAIM_BATCH = 10
 HANDOVER_SECONDS = 3.0
 
 
+class SettingsChanged(Exception):
+    """The manager changed the inbox's IMAP settings while a session read with the old."""
+
+
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -57,6 +61,8 @@ class InboxPoller:
         self.sessionmaker = sessionmaker
         self.owner = owner or worker_id()
         self.sessions: dict[int, asyncio.Task[None]] = {}
+        # The settings version each running session read its inbox with.
+        self.versions: dict[int, int] = {}
         self.lease_seconds = settings.WORKER_LEASE_SECONDS
         self.idle_seconds = min(IDLE_CYCLE_SECONDS, self.lease_seconds / 3)
         # A session hands its inbox back now and then, so replicas share the work and
@@ -101,25 +107,35 @@ class InboxPoller:
         async with self.sessionmaker() as session:
             return await session.get(EmailInbox, inbox_id)
 
-    async def _update(self, inbox_id: int, **values: object) -> bool:
-        """Write to the inbox while this worker holds its lease; False once it does not."""
+    def _current(self, inbox_id: int) -> ColumnElement[bool]:
+        """This worker holds the inbox, under the settings its session started with:
+        once a manager changes them, the session's writes no longer land."""
+        return and_(
+            EmailInbox.id == inbox_id,
+            EmailInbox.lease_owner == self.owner,
+            EmailInbox.settings_version == self.versions.get(inbox_id, -1),
+        )
+
+    async def _update(self, inbox_id: int, *, release: bool = False, **values: object) -> bool:
+        """Write to the inbox while this worker holds its lease and its settings are the
+        session's; False once not. `release` (handing the inbox back) only needs the
+        lease."""
+        held = (
+            and_(EmailInbox.id == inbox_id, EmailInbox.lease_owner == self.owner)
+            if release
+            else self._current(inbox_id)
+        )
         async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(EmailInbox)
-                .where(EmailInbox.id == inbox_id, EmailInbox.lease_owner == self.owner)
-                .values(**values)
-            )
+            result = await session.execute(update(EmailInbox).where(held).values(**values))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def _renew(self, inbox_id: int) -> bool:
+        """Extend the lease; False (the session ends) once the lease is lost, the inbox
+        switched off or its settings changed."""
         async with self.sessionmaker() as session, session.begin():
             result = await session.execute(
                 update(EmailInbox)
-                .where(
-                    EmailInbox.id == inbox_id,
-                    EmailInbox.lease_owner == self.owner,
-                    EmailInbox.is_active,
-                )
+                .where(self._current(inbox_id), EmailInbox.is_active)
                 .values(lease_until=clock.now() + timedelta(seconds=self.lease_seconds))
             )
             return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -132,6 +148,7 @@ class InboxPoller:
                 inbox = await self._inbox(inbox_id)
                 if inbox is None:
                     return
+                self.versions[inbox_id] = inbox.settings_version
                 next_poll = clock.now() + timedelta(seconds=inbox.poll_interval_seconds)
                 async with ImapMailbox(imap_settings(inbox, self.settings)) as box:
                     await self.sync(inbox_id, box)
@@ -143,6 +160,9 @@ class InboxPoller:
                             await self.sync(inbox_id, box)
                             await self._healthy(inbox_id)
                         next_poll = clock.now()  # take it up again at once
+            except SettingsChanged:
+                log.info("inbox settings changed: the session ends, the next one uses them")
+                next_poll = clock.now()
             except ImapError as exc:
                 log.warning("inbox poll failed", extra={"error": str(exc)})
                 await self._update(inbox_id, last_error=str(exc), last_error_at=clock.now())
@@ -164,6 +184,7 @@ class InboxPoller:
                 # next_poll_at past the claim: keep the earlier of the two.
                 release = self._update(
                     inbox_id,
+                    release=True,
                     lease_until=None,
                     next_poll_at=case(
                         (
@@ -183,6 +204,8 @@ class InboxPoller:
         """Ingest every message that is new since the last sync; returns how many."""
         inbox = await self._inbox(inbox_id)
         assert inbox is not None
+        if inbox.settings_version != self.versions.get(inbox_id):
+            raise SettingsChanged()
         fresh = inbox.uid_validity != box.uid_validity or inbox.last_seen_uid is None
         if fresh:
             if inbox.uid_validity is not None:

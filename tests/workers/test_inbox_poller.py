@@ -262,3 +262,47 @@ async def test_a_message_over_the_size_limit_is_not_downloaded_and_stops_nothing
     assert titles == ["printer 32"]
     assert fetched == [2]  # the large one was never downloaded whole
     assert all("\\Seen" in f for f in dovecot.flags(login, password).values())
+
+
+async def test_changed_settings_end_a_running_session_and_none_of_its_writes_land(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    from app.auth.models import Manager
+    from app.inboxes.schemas import InboxUpdate
+    from app.inboxes.service import update_inbox
+
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Moving")
+    dovecot.append(login, password, message(41))
+    configured = settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""})
+    poller = InboxPoller(configured, sessions)
+    monkeypatch.setattr(poller, "idle_seconds", 0.5)
+    monkeypatch.setattr(poller, "session_seconds", 600)  # it would idle for ten minutes
+    await poller.step()
+    session_task = poller.sessions[inbox_id]
+
+    async def row() -> EmailInbox:
+        async with sessions() as session:
+            return await session.get_one(EmailInbox, inbox_id)
+
+    async with asyncio.timeout(20):  # the first sync is done: the session idles now
+        while (await row()).last_seen_uid is None:
+            assert not session_task.done()
+            await asyncio.sleep(0.05)
+
+    async with sessions() as session, session.begin():  # the manager edits the folder
+        manager = await session.scalar(select(Manager).where(Manager.email == "poll@example.com"))
+        assert manager is not None
+        await update_inbox(session, configured, manager, inbox_id, InboxUpdate(imap_folder="inbox"))
+
+    async with asyncio.timeout(20):
+        await session_task  # ended by the change, not after its ten minutes
+    after = await row()
+    assert (after.uid_validity, after.last_seen_uid) == (None, None)  # nothing written back
+    assert after.lease_until is None and after.imap_folder == "inbox"
