@@ -58,17 +58,24 @@ async def _connect(server: SmtpServer) -> socket.socket:
 
 async def send_message(server: SmtpServer, message: EmailMessage) -> None:
     sock = await _connect(server)
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        sock=sock,
+        username=server.username,
+        password=server.password,
+        use_tls=server.security == "ssl",
+        start_tls=True if server.security == "starttls" else False,
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=server.host,
-            sock=sock,
-            username=server.username,
-            password=server.password,
-            use_tls=server.security == "ssl",
-            start_tls=True if server.security == "starttls" else False,
-            timeout=SMTP_TIMEOUT_SECONDS,
-        )
+        try:
+            await client.connect()
+            await client.send_message(message)
+        except BaseException:
+            # Drop the connection at once, on a shutdown too: a polite QUIT could wait
+            # the whole timeout on a server that stopped answering, and hold it up.
+            client.close()
+            raise
     except aiosmtplib.SMTPRecipientsRefused as exc:
         codes = [r.code for r in exc.recipients]
         raise SmtpError(
@@ -83,6 +90,10 @@ async def send_message(server: SmtpServer, message: EmailMessage) -> None:
         ) from None
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         raise SmtpError(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None
+    try:
+        await client.quit()
+    except (aiosmtplib.SMTPException, OSError, TimeoutError):
+        client.close()  # the message was accepted: a failed goodbye changes nothing
 
 
 async def check_server(server: SmtpServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from datetime import timedelta
@@ -134,7 +135,16 @@ async def _deliver(
             message = build_message(mail, settings)
             await _record(sessionmaker, mail.id, sending_since=clock.now())
             failpoint("mail.before_send")
-            await send_message(server, message)
+            try:
+                await send_message(server, message)
+            except asyncio.CancelledError:
+                # A shutdown cut the conversation before the server took the message
+                # (its reply never came): nothing was delivered, so it is sent again
+                # later rather than counted as interrupted and lost.
+                log.warning("mail sending cancelled by a shutdown; it will be sent again")
+                release = _record(sessionmaker, mail.id, sending_since=None, lease_until=None)
+                await asyncio.shield(asyncio.ensure_future(release))
+                raise
             failpoint("mail.after_send")
             log.info("mail sent")
         values = {"status": "sent", "sent_at": clock.now(), "last_error": None}

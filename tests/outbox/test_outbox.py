@@ -191,3 +191,50 @@ async def test_two_workers_never_send_one_mail_twice(
             await session.scalars(select(OutgoingEmail.status).where(OutgoingEmail.id.in_(ids)))
         )
     assert statuses == {"sent"}
+
+
+async def test_mail_cancelled_mid_send_by_a_shutdown_is_sent_again(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, smtp_server: SmtpServer
+) -> None:
+    import asyncio
+
+    reached_data = asyncio.Event()
+
+    async def stalling(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Speaks SMTP up to the end of DATA, then never answers."""
+        writer.write(b"220 stall ESMTP\r\n")
+        while line := await reader.readline():
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                writer.write(b"250 stall\r\n")
+            elif verb == b"DATA":
+                writer.write(b"354 go ahead\r\n")
+                while (await reader.readline()) not in (b".\r\n", b""):
+                    pass
+                reached_data.set()
+                await asyncio.Event().wait()  # the reply never comes
+            else:
+                writer.write(b"250 OK\r\n")
+            await writer.drain()
+
+    server = await asyncio.start_server(stalling, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    stalled = settings.model_copy(
+        update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none"}
+    )
+    mail_id = await queue(sessions, stalled, "shutdown@example.com")
+    worker = asyncio.create_task(send_due_mail(sessions, stalled))
+    async with asyncio.timeout(20):
+        await reached_data.wait()
+    worker.cancel()  # what a SIGTERM does to the running worker
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):  # no polite QUIT waiting out the SMTP timeout
+            await worker
+    server.close()
+
+    stored = await row(sessions, mail_id)
+    assert (stored.status, stored.sending_since, stored.lease_until) == ("pending", None, None)
+    configured = smtp_settings(settings, smtp_server)
+    assert await send_due_mail(sessions, configured) >= 1
+    assert (await row(sessions, mail_id)).status == "sent"
+    assert len(smtp_server.mailbox.wait_for("shutdown@example.com")) == 1
