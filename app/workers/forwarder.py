@@ -73,11 +73,24 @@ class Forwarder:
             handled += 1
         return handled
 
-    async def _save(self, row_id: int, /, **values: Any) -> None:
+    async def _save(self, external: ExternalTicket, /, **values: Any) -> bool:
+        """Write the outcome while this worker still holds the lease it claimed the row
+        with; False (nothing written) once the lease ran out and another worker took
+        the row: that worker's outcome stands."""
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(ExternalTicket).where(ExternalTicket.id == row_id).values(**values)
+            result = await session.execute(
+                update(ExternalTicket)
+                .where(
+                    ExternalTicket.id == external.id,
+                    ExternalTicket.status == "pending",
+                    ExternalTicket.lease_until == external.lease_until,
+                )
+                .values(**values)
             )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            log.warning("lease lost before the result was saved; another worker has the report")
+            return False
+        return True
 
     async def push(self, external: ExternalTicket) -> None:
         async with self.sessionmaker() as session:
@@ -106,8 +119,8 @@ class Forwarder:
             log.exception("forward failed unexpectedly")
             await self._failed(external, board, PlatformError(repr(exc), retryable=False))
             return
-        await self._save(
-            external.id,
+        saved = await self._save(
+            external,
             status="created",
             external_id=issue.external_id,
             external_url=issue.url,
@@ -115,7 +128,8 @@ class Forwarder:
             last_error=None,
             lease_until=None,
         )
-        log.info("report forwarded", extra={"external_key": issue.external_id})
+        if saved:
+            log.info("report forwarded", extra={"external_key": issue.external_id})
 
     async def _failed(self, external: ExternalTicket, board: Board, exc: PlatformError) -> None:
         if exc.retryable and external.attempts < self.settings.FORWARD_MAX_ATTEMPTS:
@@ -125,7 +139,7 @@ class Forwarder:
                 extra={"error": redact_uuids(str(exc)), "in_s": delay.total_seconds()},
             )
             await self._save(
-                external.id,
+                external,
                 last_error=str(exc),
                 next_attempt_at=clock.now() + delay,
                 lease_until=None,
@@ -135,5 +149,6 @@ class Forwarder:
             row = await session.scalar(
                 select(ExternalTicket).where(ExternalTicket.id == external.id).with_for_update()
             )
-            if row is not None and row.status == "pending":
+            held = row is not None and row.lease_until == external.lease_until
+            if row is not None and held and row.status == "pending":
                 await park_failed(session, row, board, str(exc))

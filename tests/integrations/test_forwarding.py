@@ -161,3 +161,35 @@ async def test_attempts_run_out_into_standby(stack: Stack, jira: FakeJira) -> No
         items = list(await session.scalars(select(StandbyQueueItem)))
     assert external is not None and external.attempts == stack.settings.FORWARD_MAX_ATTEMPTS
     assert len(items) == 1
+
+
+async def test_a_worker_that_lost_its_lease_saves_nothing(
+    stack: Stack, jira: FakeJira, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from app.core.clock import clock
+    from app.integrations.jira import JiraCloud
+
+    board = await stack.board("Slow jira", jira_settings(jira))
+    report_uuid = await stack.report(board)
+    real_create = JiraCloud.create
+    taken_over = clock.now() + timedelta(hours=1)
+
+    async def slow_create(self: JiraCloud, report: Any) -> Any:
+        issue = await real_create(self, report)
+        # Meanwhile the lease ran out and another worker claimed the report.
+        async with stack.sessions() as session, session.begin():
+            await session.execute(
+                update(ExternalTicket)
+                .where(ExternalTicket.uuid == report_uuid)
+                .values(lease_until=taken_over)
+            )
+        return issue
+
+    monkeypatch.setattr(JiraCloud, "create", slow_create)
+    assert await stack.forwarder.step() == 1
+    async with stack.sessions() as session:
+        row = await session.scalar(select(ExternalTicket).where(ExternalTicket.uuid == report_uuid))
+    assert row is not None
+    assert (row.status, row.external_id, row.lease_until) == ("pending", None, taken_over)
