@@ -98,12 +98,20 @@ async def _server_for(
 
 
 async def _record(
-    sessionmaker: async_sessionmaker[AsyncSession], mail_id: int, **values: object
-) -> None:
+    sessionmaker: async_sessionmaker[AsyncSession], mail: OutgoingEmail, **values: object
+) -> bool:
+    """Write to the mail while this worker still holds the lease it claimed it with;
+    False (nothing written) once the lease ran out and another worker took it."""
     async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(OutgoingEmail).where(OutgoingEmail.id == mail_id).values(**values)
+        result = await session.execute(
+            update(OutgoingEmail)
+            .where(OutgoingEmail.id == mail.id, OutgoingEmail.lease_until == mail.lease_until)
+            .values(**values)
         )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        log.warning("lease lost; another worker has this mail")
+        return False
+    return True
 
 
 async def _deliver(
@@ -115,7 +123,7 @@ async def _deliver(
         log.error("mail interrupted while sending; not sent again")
         await _record(
             sessionmaker,
-            mail.id,
+            mail,
             status="failed",
             lease_until=None,
             last_error="sending was interrupted; not retried so nobody gets it twice",
@@ -133,7 +141,8 @@ async def _deliver(
             )
         else:
             message = build_message(mail, settings)
-            await _record(sessionmaker, mail.id, sending_since=clock.now())
+            if not await _record(sessionmaker, mail, sending_since=clock.now()):
+                return  # another worker took it: it sends the mail, not this one
             failpoint("mail.before_send")
             try:
                 await send_message(server, message)
@@ -142,7 +151,7 @@ async def _deliver(
                 # (its reply never came): nothing was delivered, so it is sent again
                 # later rather than counted as interrupted and lost.
                 log.warning("mail sending cancelled by a shutdown; it will be sent again")
-                release = _record(sessionmaker, mail.id, sending_since=None, lease_until=None)
+                release = _record(sessionmaker, mail, sending_since=None, lease_until=None)
                 await asyncio.shield(asyncio.ensure_future(release))
                 raise
             failpoint("mail.after_send")
@@ -163,4 +172,4 @@ async def _deliver(
     except Exception as exc:  # a broken row must not stop the others
         log.exception("mail could not be built")
         values = {"status": "failed", "attempts": mail.attempts + 1, "last_error": repr(exc)}
-    await _record(sessionmaker, mail.id, lease_until=None, sending_since=None, **values)
+    await _record(sessionmaker, mail, lease_until=None, sending_since=None, **values)

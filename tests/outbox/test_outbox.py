@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -238,3 +239,42 @@ async def test_mail_cancelled_mid_send_by_a_shutdown_is_sent_again(
     assert await send_due_mail(sessions, configured) >= 1
     assert (await row(sessions, mail_id)).status == "sent"
     assert len(smtp_server.mailbox.wait_for("shutdown@example.com")) == 1
+
+
+async def test_a_sender_that_lost_its_lease_neither_sends_nor_writes(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.core.clock import clock
+    from app.workers import mail_sender
+
+    configured = smtp_settings(settings, smtp_server)
+    mail_id = await queue(sessions, configured, "lease@example.com")
+    taken_over = clock.now() + timedelta(hours=1)
+    real_server_for = mail_sender._server_for
+
+    async def slow_server_for(*args: Any) -> Any:
+        # Meanwhile the lease ran out and another worker claimed the mail.
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(OutgoingEmail)
+                .where(OutgoingEmail.id == mail_id)
+                .values(lease_until=taken_over)
+            )
+        return await real_server_for(*args)
+
+    monkeypatch.setattr(mail_sender, "_server_for", slow_server_for)
+    assert await send_due_mail(sessions, configured) == 1
+    stored = await row(sessions, mail_id)
+    assert (stored.status, stored.sending_since, stored.lease_until) == (
+        "pending",
+        None,
+        taken_over,
+    )
+    assert smtp_server.mailbox.to("lease@example.com") == []  # the other worker sends it
