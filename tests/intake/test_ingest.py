@@ -32,32 +32,39 @@ def mail(
     ).encode()
 
 
-@pytest.fixture
-async def inbox(db: AsyncSession) -> EmailInbox:
+async def manager_with_inbox(db: AsyncSession, who: str, name: str, address: str) -> EmailInbox:
+    """A verified manager `who`@example.com and their inbox."""
     manager = await create_manager(
         db,
-        email="boss@example.com",
+        email=f"{who}@example.com",
         password="long enough pw",
-        full_name="Boss",
+        full_name=who.title(),
         language="en",
         verified=True,
     )
     box = EmailInbox(
         manager_id=manager.id,
-        name="Help",
-        email_address="help@example.com",
+        name=name,
+        email_address=address,
         imap_host="imap.example.com",
         smtp_host="smtp.example.com",
     )
     db.add(box)
     await db.flush()
+    return box
+
+
+@pytest.fixture
+async def inbox(db: AsyncSession) -> EmailInbox:
+    box = await manager_with_inbox(db, "boss", "Help", "help@example.com")
+    manager_id = box.manager_id
     for name, keywords, active in (
         ("Printers", ["printer", "drukarka"], True),
         ("Network", ["wifi"], True),
         ("Scanners", ["scanner"], False),
     ):
         board = Board(
-            manager_id=manager.id,
+            manager_id=manager_id,
             name=name,
             public_id=f"{name.lower():_<22}",
             email_inbox_id=box.id,
@@ -226,25 +233,9 @@ async def test_a_reply_to_another_managers_mail_reaches_nothing_of_theirs(
 ) -> None:
     from app.tickets.notifications import reference
 
-    other = await create_manager(
-        db,
-        email="other@example.com",
-        password="long enough pw",
-        full_name="Other",
-        language="en",
-        verified=True,
-    )
-    other_box = EmailInbox(
-        manager_id=other.id,
-        name="Theirs",
-        email_address="theirs@example.com",
-        imap_host="imap.example.com",
-        smtp_host="smtp.example.com",
-    )
-    db.add(other_box)
-    await db.flush()
+    other_box = await manager_with_inbox(db, "other", "Theirs", "theirs@example.com")
     other_board = Board(
-        manager_id=other.id,
+        manager_id=other_box.manager_id,
         name="Theirs",
         public_id="theirs" + "_" * 16,
         email_inbox_id=other_box.id,

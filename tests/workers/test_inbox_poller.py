@@ -58,6 +58,23 @@ def inbox_for(database: str, dovecot: Dovecot, login: str, password: str, name: 
     )
 
 
+async def one_session(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    inbox_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+    **overrides: object,
+) -> None:
+    """One poller session for the inbox: a single sync, no IDLE wait."""
+    poller = InboxPoller(
+        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": "", **overrides}),
+        sessions,
+    )
+    monkeypatch.setattr(poller, "session_seconds", 0)
+    await poller.step()
+    await poller.sessions[inbox_id]
+
+
 async def test_a_broken_inbox_and_a_poison_message_stop_nothing(
     database: str,
     sessions: async_sessionmaker[AsyncSession],
@@ -150,12 +167,7 @@ async def test_a_mail_that_decodes_to_lone_surrogates_stops_no_later_mail(
     inbox_id = inbox_for(database, dovecot, login, password, "Seven")
     dovecot.append(login, password, UTF7_POISON)
     dovecot.append(login, password, message(7))
-    poller = InboxPoller(
-        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}), sessions
-    )
-    monkeypatch.setattr(poller, "session_seconds", 0)
-    await poller.step()
-    await poller.sessions[inbox_id]
+    await one_session(sessions, settings, inbox_id, monkeypatch)
 
     async with sessions() as session:
         rows = (
@@ -192,12 +204,7 @@ async def test_a_message_that_fails_again_when_recorded_is_kept_from_its_bytes(
 
     real_parse = ingest.parse_email
     monkeypatch.setattr(ingest, "parse_email", unreadable)
-    poller = InboxPoller(
-        settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}), sessions
-    )
-    monkeypatch.setattr(poller, "session_seconds", 0)
-    await poller.step()
-    await poller.sessions[inbox_id]
+    await one_session(sessions, settings, inbox_id, monkeypatch)
 
     async with sessions() as session:
         outcomes = list(
@@ -227,13 +234,6 @@ async def test_a_message_over_the_size_limit_is_not_downloaded_and_stops_nothing
     big = message(31).replace(b"\r\n\r\nprinter\r\n", b"\r\n\r\n" + b"printer page\r\n" * 2000)
     dovecot.append(login, password, big)
     dovecot.append(login, password, message(32))
-    poller = InboxPoller(
-        settings.model_copy(
-            update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": "", "MAX_MESSAGE_BYTES": 4096}
-        ),
-        sessions,
-    )
-    monkeypatch.setattr(poller, "session_seconds", 0)
     fetched: list[int] = []
     real_fetch = inbox_poller.ImapMailbox.fetch
 
@@ -242,8 +242,7 @@ async def test_a_message_over_the_size_limit_is_not_downloaded_and_stops_nothing
         return await real_fetch(box, uid)
 
     monkeypatch.setattr(inbox_poller.ImapMailbox, "fetch", fetch)
-    await poller.step()
-    await poller.sessions[inbox_id]
+    await one_session(sessions, settings, inbox_id, monkeypatch, MAX_MESSAGE_BYTES=4096)
 
     async with sessions() as session:
         item = await session.scalar(
