@@ -17,6 +17,7 @@ from app.boards.schemas import (
 from app.boards.views import board_read, read_one
 from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, error_responses
+from app.core.ids import ObjectId
 from app.core.pagination import DEFAULT_LIMIT, Page
 
 router = APIRouter(prefix="/boards", tags=["boards"], responses=ERROR_RESPONSES)
@@ -55,7 +56,7 @@ async def create_board(
 
 @router.get("/{board_id}", response_model=BoardRead, summary="One of your boards")
 async def read_board(
-    board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    board_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.get_board(session, manager, board_id)
     return await read_one(session, settings, board)
@@ -68,7 +69,7 @@ async def read_board(
     summary="Change name, description, linked inbox or keywords",
 )
 async def update_board(
-    board_id: int,
+    board_id: ObjectId,
     body: BoardUpdate,
     manager: CurrentManager,
     session: SessionDep,
@@ -80,7 +81,7 @@ async def update_board(
 
 @router.put("/{board_id}/keywords", response_model=BoardRead, summary="Replace the keywords")
 async def set_keywords(
-    board_id: int,
+    board_id: ObjectId,
     body: KeywordsUpdate,
     manager: CurrentManager,
     session: SessionDep,
@@ -96,7 +97,7 @@ async def set_keywords(
     summary="Archive: the board keeps its tickets and accepts nothing new",
 )
 async def archive_board(
-    board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    board_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.set_archived(session, manager, board_id, archived=True)
     return await read_one(session, settings, board)
@@ -104,7 +105,7 @@ async def archive_board(
 
 @router.post("/{board_id}/unarchive", response_model=BoardRead, summary="Accept reports again")
 async def unarchive_board(
-    board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    board_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.set_archived(session, manager, board_id, archived=False)
     return await read_one(session, settings, board)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import ValidationFailed
+from app.core.ids import MAX_ID, MIN_ID
 
 T = TypeVar("T")
 M = TypeVar("M")
@@ -38,7 +39,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data: dict[str, Any] = json.loads(raw)
-        return datetime.fromisoformat(data["t"]), int(data["i"])
+        created_at, row_id = datetime.fromisoformat(data["t"]), int(data["i"])
+        if not MIN_ID <= row_id <= MAX_ID:  # a forged cursor: bigint cannot hold it
+            raise ValueError(row_id)
+        return created_at, row_id
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise ValidationFailed(
             "cursor", "not a cursor this list gave out", "invalid_cursor"

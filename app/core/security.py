@@ -14,6 +14,8 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
+from app.core.ids import MAX_ID, MIN_ID
+
 ACCESS_TOKEN_TTL = timedelta(minutes=15)
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "simple-issue-tracker"
@@ -89,6 +91,9 @@ def decode_access_token(token: str, *, secret_key: str) -> AccessClaims:
         )
         if claims["typ"] != "access":
             raise InvalidAccessToken("not an access token")
-        return AccessClaims(manager_id=int(claims["sub"]), family_id=uuid.UUID(claims["fam"]))
+        manager_id = int(claims["sub"])
+        if not MIN_ID <= manager_id <= MAX_ID:  # no row has it, and bigint cannot hold it
+            raise InvalidAccessToken("not a manager id")
+        return AccessClaims(manager_id=manager_id, family_id=uuid.UUID(claims["fam"]))
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidAccessToken(str(exc)) from None

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from app.auth.deps import CurrentManager
 from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, Accepted, error_responses
+from app.core.ids import ObjectId
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.inboxes import service
 from app.inboxes.schemas import InboxCreate, InboxRead, InboxTestResult, InboxUpdate, inbox_read
@@ -40,13 +41,13 @@ async def create_inbox(
 
 
 @router.get("/{inbox_id}", response_model=InboxRead, summary="One of your inboxes")
-async def read_inbox(inbox_id: int, manager: CurrentManager, session: SessionDep) -> InboxRead:
+async def read_inbox(inbox_id: ObjectId, manager: CurrentManager, session: SessionDep) -> InboxRead:
     return inbox_read(await service.get_inbox(session, manager, inbox_id))
 
 
 @router.patch("/{inbox_id}", response_model=InboxRead, responses=CONFLICT, summary="Change it")
 async def update_inbox(
-    inbox_id: int,
+    inbox_id: ObjectId,
     body: InboxUpdate,
     manager: CurrentManager,
     session: SessionDep,
@@ -61,7 +62,9 @@ async def update_inbox(
     response_class=Response,
     summary="Disconnect it: boards are unlinked, tickets and standby items stay",
 )
-async def delete_inbox(inbox_id: int, manager: CurrentManager, session: SessionDep) -> Response:
+async def delete_inbox(
+    inbox_id: ObjectId, manager: CurrentManager, session: SessionDep
+) -> Response:
     await service.delete_inbox(session, manager, inbox_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -72,7 +75,7 @@ async def delete_inbox(inbox_id: int, manager: CurrentManager, session: SessionD
     summary="Log in to its IMAP and SMTP servers now and say what went wrong",
 )
 async def test_inbox(
-    inbox_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    inbox_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> InboxTestResult:
     return await service.check_inbox(session, settings, manager, inbox_id)
 
@@ -83,6 +86,6 @@ async def test_inbox(
     response_model=Accepted,
     summary="Read the mailbox now rather than at the next interval",
 )
-async def poll_inbox(inbox_id: int, manager: CurrentManager, session: SessionDep) -> Accepted:
+async def poll_inbox(inbox_id: ObjectId, manager: CurrentManager, session: SessionDep) -> Accepted:
     await service.request_poll(session, manager, inbox_id)
     return Accepted(detail="The inbox will be read within seconds.")

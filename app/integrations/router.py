@@ -9,6 +9,7 @@ from app.boards.schemas import BoardRead
 from app.boards.views import read_one
 from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES
+from app.core.ids import ObjectId
 from app.integrations import service
 from app.integrations.schemas import IntegrationCheck, IntegrationSettings
 
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/boards", tags=["integrations"], responses=ERROR_RESP
     summary="Forward this board's reports to Jira Cloud or Trello",
 )
 async def set_integration(
-    board_id: int,
+    board_id: ObjectId,
     body: IntegrationSettings,
     manager: CurrentManager,
     session: SessionDep,
@@ -37,7 +38,7 @@ async def set_integration(
     summary="Keep this board's reports as internal tickets again",
 )
 async def remove_integration(
-    board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    board_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> BoardRead:
     board = await service.remove_integration(session, manager, board_id)
     return await read_one(session, settings, board)
@@ -49,6 +50,6 @@ async def remove_integration(
     summary="Check the credentials and the project or list, now",
 )
 async def test_integration(
-    board_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    board_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> IntegrationCheck:
     return await service.check_integration(session, settings, manager, board_id)

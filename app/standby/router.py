@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from app.auth.deps import CurrentManager
 from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, error_responses
+from app.core.ids import ObjectId
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.integrations.schemas import ExternalTicketRead
 from app.standby import actions, service
@@ -44,7 +45,7 @@ CONFLICT = error_responses(409)  # already resolved, or the wrong kind
     summary="Place an unrouted email on a board; its sender is answered now",
 )
 async def assign(
-    item_id: int,
+    item_id: ObjectId,
     body: AssignRequest,
     manager: CurrentManager,
     session: SessionDep,
@@ -60,7 +61,7 @@ async def assign(
     responses=CONFLICT,
     summary="Forward a failed report again, with the board's current settings",
 )
-async def retry(item_id: int, manager: CurrentManager, session: SessionDep) -> StandbyRead:
+async def retry(item_id: ObjectId, manager: CurrentManager, session: SessionDep) -> StandbyRead:
     return await actions.retry(session, manager, item_id)
 
 
@@ -72,7 +73,7 @@ async def retry(item_id: int, manager: CurrentManager, session: SessionDep) -> S
     summary="Keep a failed forward as an internal ticket (same status link)",
 )
 async def convert(
-    item_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    item_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> TicketRead:
     return await actions.convert(session, settings, manager, item_id)
 
@@ -84,6 +85,6 @@ async def convert(
     responses=CONFLICT,
     summary="Drop the item",
 )
-async def discard(item_id: int, manager: CurrentManager, session: SessionDep) -> Response:
+async def discard(item_id: ObjectId, manager: CurrentManager, session: SessionDep) -> Response:
     await actions.discard(session, manager, item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,9 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.ids import ObjectId
+
 
 class AssignRequest(BaseModel):
-    board_id: int
+    board_id: ObjectId
 
 
 class StandbyRead(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from app.auth.deps import CurrentManager
 from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, ErrorResponse
+from app.core.ids import ObjectId
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.integrations import service as integrations
 from app.integrations.schemas import ExternalTicketRead
@@ -30,7 +31,7 @@ router = APIRouter(tags=["tickets"], responses=ERROR_RESPONSES)
     summary="A board's tickets, newest first, with filters and full-text search",
 )
 async def list_tickets(
-    board_id: int,
+    board_id: ObjectId,
     manager: CurrentManager,
     session: SessionDep,
     state: State | None = None,
@@ -58,7 +59,7 @@ async def list_tickets(
     summary="Reports of a board forwarded to Jira or Trello, newest first",
 )
 async def list_external_tickets(
-    board_id: int,
+    board_id: ObjectId,
     manager: CurrentManager,
     session: SessionDep,
     limit: Limit = DEFAULT_LIMIT,
@@ -74,7 +75,7 @@ async def list_external_tickets(
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail, summary="A ticket and its history")
 async def read_ticket(
-    ticket_id: int, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    ticket_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> TicketDetail:
     return await service.read_ticket(session, settings, manager, ticket_id)
 
@@ -86,7 +87,7 @@ async def read_ticket(
     summary="Move a ticket: new → in_progress → closed or rejected",
 )
 async def move_ticket(
-    ticket_id: int,
+    ticket_id: ObjectId,
     body: TransitionRequest,
     manager: CurrentManager,
     session: SessionDep,
