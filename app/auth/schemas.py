@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_va
 from pydantic_core import PydanticCustomError
 
 from app.core.security import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from app.core.text import HashedSecret, Line, Token, reject_surrogates
 
 Language = Literal["en", "pl"]
 
@@ -25,6 +26,7 @@ def valid_timezone(value: str) -> str:
 
 
 def valid_password(value: SecretStr) -> SecretStr:
+    reject_surrogates(value.get_secret_value())  # any character but one UTF-8 cannot encode
     length = len(value.get_secret_value())
     if length < PASSWORD_MIN_LENGTH:
         raise PydanticCustomError(
@@ -42,12 +44,15 @@ def valid_password(value: SecretStr) -> SecretStr:
 
 
 FullName = Field(min_length=1, max_length=200)
+# The opaque tokens of links and refresh: any text is looked up (and not found), but a
+# lone surrogate cannot even be hashed.
+OpaqueToken = Field(min_length=1, max_length=200)
 
 
 class RegisterRequest(BaseModel):
     email: EmailStr = Field(max_length=254)
     password: SecretStr
-    full_name: str = FullName
+    full_name: Line = FullName
     language: Language | None = None
     timezone: str = "UTC"
 
@@ -71,12 +76,12 @@ class RegisterRequest(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    token: str = Field(min_length=1, max_length=200)
+    token: Token = OpaqueToken
 
 
 class LoginRequest(BaseModel):
     email: EmailStr = Field(max_length=254)
-    password: SecretStr = Field(max_length=PASSWORD_MAX_LENGTH)
+    password: HashedSecret = Field(max_length=PASSWORD_MAX_LENGTH)
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -88,7 +93,7 @@ class LoginRequest(BaseModel):
 class RefreshRequest(BaseModel):
     """API clients send the token here; the web app sends no body and relies on its cookie."""
 
-    refresh_token: SecretStr | None = Field(
+    refresh_token: HashedSecret | None = Field(
         default=None,
         min_length=1,
         max_length=200,
@@ -101,7 +106,7 @@ class PasswordResetRequest(BaseModel):
 
 
 class PasswordResetConfirm(BaseModel):
-    token: str = Field(min_length=1, max_length=200)
+    token: Token = OpaqueToken
     new_password: SecretStr
 
     _password = field_validator("new_password")(valid_password)
@@ -128,7 +133,7 @@ class ManagerRead(BaseModel):
 class ManagerUpdate(BaseModel):
     """Fields left out stay as they are; none of them may be set to null."""
 
-    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+    full_name: Line | None = Field(default=None, min_length=1, max_length=200)
     language: Language | None = None
     timezone: str | None = None
 

@@ -8,6 +8,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.core.ids import ObjectId
+from app.core.text import INVALID_CHARACTERS, Line, Text, clean_line
+
 KEYWORD_MAX = 100
 KEYWORDS_PER_BOARD = 100
 
@@ -31,6 +34,12 @@ def clean_keywords(values: list[str]) -> list[str]:
             raise PydanticCustomError(
                 "keyword_empty", "keywords may not be empty", {"index": index}
             )
+        try:
+            clean_line(keyword)
+        except PydanticCustomError as exc:
+            raise PydanticCustomError(
+                INVALID_CHARACTERS, exc.message_template, {"index": index, **(exc.context or {})}
+            ) from None
         if len(keyword) > KEYWORD_MAX:
             raise PydanticCustomError(
                 "keyword_too_long",
@@ -70,9 +79,9 @@ class BoardCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    email_inbox_id: int | None = None
+    name: Line = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=5000)
+    email_inbox_id: ObjectId | None = None
     keywords: list[str] = Field(default_factory=list)
 
     _keywords = field_validator("keywords")(clean_keywords)
@@ -83,9 +92,9 @@ class BoardUpdate(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    email_inbox_id: int | None = None
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5000)
+    email_inbox_id: ObjectId | None = None
     keywords: list[str] | None = None
 
     @field_validator("name", "description", "keywords", mode="before")

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.core.text import Line, Secret
 from app.inboxes.models import EmailInbox
 
 Security = Literal["ssl", "starttls", "none"]
-Host = Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-_:\[\]]+$")
+HOST_PATTERN = r"^[A-Za-z0-9.\-_:\[\]]+$"
+Host = Field(min_length=1, max_length=253, pattern=HOST_PATTERN)
 
 
 class InboxCreate(BaseModel):
@@ -38,19 +40,19 @@ class InboxCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     email_address: EmailStr
     imap_host: str = Host
     imap_port: int = Field(default=993, ge=1, le=65535)
     imap_security: Security = "ssl"
-    imap_username: str | None = Field(default=None, max_length=320)
-    imap_password: SecretStr | None = Field(default=None, max_length=1000)
-    imap_folder: str = Field(default="INBOX", min_length=1, max_length=200)
-    smtp_host: str | None = Field(default=None, min_length=1, max_length=253)
+    imap_username: Line | None = Field(default=None, max_length=320)
+    imap_password: Secret | None = Field(default=None, max_length=1000)
+    imap_folder: Line = Field(default="INBOX", min_length=1, max_length=200)
+    smtp_host: str | None = Field(default=None, min_length=1, max_length=253, pattern=HOST_PATTERN)
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_security: Security = "starttls"
-    smtp_username: str | None = Field(default=None, max_length=320)
-    smtp_password: SecretStr | None = Field(default=None, max_length=1000)
+    smtp_username: Line | None = Field(default=None, max_length=320)
+    smtp_password: Secret | None = Field(default=None, max_length=1000)
     poll_interval_seconds: int = Field(default=60, ge=10, le=86400)
     is_active: bool = True
 
@@ -61,21 +63,19 @@ class InboxUpdate(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
     email_address: EmailStr | None = None
-    imap_host: str | None = Field(
-        default=None, min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.\-_:\[\]]+$"
-    )
+    imap_host: str | None = Field(default=None, min_length=1, max_length=253, pattern=HOST_PATTERN)
     imap_port: int | None = Field(default=None, ge=1, le=65535)
     imap_security: Security | None = None
-    imap_username: str | None = Field(default=None, max_length=320)
-    imap_password: SecretStr | None = Field(default=None, max_length=1000)
-    imap_folder: str | None = Field(default=None, min_length=1, max_length=200)
-    smtp_host: str | None = Field(default=None, min_length=1, max_length=253)
+    imap_username: Line | None = Field(default=None, max_length=320)
+    imap_password: Secret | None = Field(default=None, max_length=1000)
+    imap_folder: Line | None = Field(default=None, min_length=1, max_length=200)
+    smtp_host: str | None = Field(default=None, min_length=1, max_length=253, pattern=HOST_PATTERN)
     smtp_port: int | None = Field(default=None, ge=1, le=65535)
     smtp_security: Security | None = None
-    smtp_username: str | None = Field(default=None, max_length=320)
-    smtp_password: SecretStr | None = Field(default=None, max_length=1000)
+    smtp_username: Line | None = Field(default=None, max_length=320)
+    smtp_password: Secret | None = Field(default=None, max_length=1000)
     poll_interval_seconds: int | None = Field(default=None, ge=10, le=86400)
     is_active: bool | None = None
 

@@ -6,7 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from app.core.text import Line, Secret
 
 
 class JiraIntegration(BaseModel):
@@ -28,10 +30,10 @@ class JiraIntegration(BaseModel):
 
     platform: Literal["jira"]
     site_url: HttpUrl
-    email: str = Field(min_length=3, max_length=320)
-    api_token: SecretStr = Field(min_length=1, max_length=2000)
+    email: Line = Field(min_length=3, max_length=320)
+    api_token: Secret = Field(min_length=1, max_length=2000)
     project_key: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_]+$")
-    issue_type: str = Field(default="Task", min_length=1, max_length=100)
+    issue_type: Line = Field(default="Task", min_length=1, max_length=100)
 
 
 class TrelloIntegration(BaseModel):
@@ -50,8 +52,8 @@ class TrelloIntegration(BaseModel):
     )
 
     platform: Literal["trello"]
-    api_key: str = Field(min_length=1, max_length=200)
-    token: SecretStr = Field(min_length=1, max_length=2000)
+    api_key: Line = Field(min_length=1, max_length=200)
+    token: Secret = Field(min_length=1, max_length=2000)
     list_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9]+$")
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, status
 
 from app.core.deps import ClientIp, SessionDep, SettingsDep
-from app.core.errors import ErrorResponse, ValidationErrorResponse, error_responses
+from app.core.errors import (
+    BoardUnavailable,
+    ErrorResponse,
+    ValidationErrorResponse,
+    error_responses,
+)
 from app.tickets import service
 from app.tickets.notifications import status_url
 from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted
@@ -15,6 +21,18 @@ from app.tickets.submission import submit_public
 
 router = APIRouter(prefix="/public", tags=["public"])
 NOT_FOUND = error_responses(404, 422)
+# What a board's public id can look like (token_urlsafe); anything else is not a board.
+_PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+
+def _public_id(public_id: str) -> str:
+    """The path's public id; one no board could have (a NUL, a megabyte) is unknown: 404."""
+    if not _PUBLIC_ID.fullmatch(public_id):
+        raise BoardUnavailable()
+    return public_id
+
+
+PublicId = Annotated[str, Depends(_public_id)]
 
 
 @router.get(
@@ -23,7 +41,7 @@ NOT_FOUND = error_responses(404, 422)
     responses=NOT_FOUND,
     summary="A board's name and description for its public form",
 )
-async def read_public_board(public_id: str, session: SessionDep) -> PublicBoard:
+async def read_public_board(public_id: PublicId, session: SessionDep) -> PublicBoard:
     board = await service.public_board(session, public_id)
     return PublicBoard(name=board.name, description=board.description)
 
@@ -43,7 +61,7 @@ async def read_public_board(public_id: str, session: SessionDep) -> PublicBoard:
     summary="Report a problem; answers the secret status link",
 )
 async def submit_ticket(
-    public_id: str,
+    public_id: PublicId,
     body: PublicSubmission,
     session: SessionDep,
     settings: SettingsDep,

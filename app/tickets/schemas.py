@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.text import Line, Text
 from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX
 
 State = Literal["new", "in_progress", "closed", "rejected"]
@@ -61,8 +62,8 @@ class TransitionRequest(BaseModel):
     )
 
     to_state: State
-    comment: str | None = Field(default=None, max_length=5000, description="Shown to the reporter")
-    internal_note: str | None = Field(default=None, max_length=5000, description="Managers only")
+    comment: Text | None = Field(default=None, max_length=5000, description="Shown to the reporter")
+    internal_note: Text | None = Field(default=None, max_length=5000, description="Managers only")
 
 
 class PublicSubmission(BaseModel):
@@ -81,10 +82,10 @@ class PublicSubmission(BaseModel):
         },
     )
 
-    title: str = Field(min_length=1, max_length=TITLE_MAX)
-    description: str = Field(min_length=1, max_length=DESCRIPTION_MAX)
+    title: Line = Field(min_length=1, max_length=TITLE_MAX)
+    description: Text = Field(min_length=1, max_length=DESCRIPTION_MAX)
     email: EmailStr = Field(max_length=254)
-    name: str | None = Field(default=None, max_length=200)
+    name: Line | None = Field(default=None, max_length=200)
     language: Literal["en", "pl"] | None = None
     website: str | None = Field(
         default=None, max_length=2000, description="Leave empty: a trap for bots (honeypot)"
