@@ -27,6 +27,7 @@ from app.auth.router import me_router
 from app.auth.router import router as auth_router
 from app.boards.router import router as boards_router
 from app.boards.router import stats_router
+from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.database import make_engine, make_sessionmaker, resolve_database_url
 from app.core.error_handlers import install_error_handlers
@@ -237,6 +238,7 @@ def create_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.MAX_REQUEST_BODY_BYTES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

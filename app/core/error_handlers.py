@@ -96,18 +96,38 @@ def _unparsable_body_at(error: dict[str, Any]) -> int | None:
     return None
 
 
-def _invalid_json(error: dict[str, Any], position: int) -> JSONResponse:
-    reason = str((error.get("ctx") or {}).get("error") or "JSON decode error")
-    field_error = {
-        "field": "body",
-        "message": f"not valid JSON: {reason} (at character {position})",
-        "code": "json_invalid",
-        "params": {"position": position},
-    }
+def _invalid_json(message: str, params: dict[str, Any]) -> JSONResponse:
+    """422 `invalid_json`: one error for the body as a whole, never a made-up field."""
+    field_error = {"field": "body", "message": message, "code": "json_invalid", "params": params}
     return JSONResponse(
         error_body("The request body is not valid JSON.", "invalid_json", errors=[field_error]),
         status_code=422,
     )
+
+
+def _json_syntax_error(error: dict[str, Any], position: int) -> JSONResponse:
+    reason = str((error.get("ctx") or {}).get("error") or "JSON decode error")
+    return _invalid_json(
+        f"not valid JSON: {reason} (at character {position})", {"position": position}
+    )
+
+
+def _undecodable_body(exc: StarletteHTTPException) -> str | None:
+    """Why FastAPI could not decode a JSON body, if its 400 says it could not.
+
+    FastAPI answers 400 "There was an error parsing the body" when decoding raised
+    something else than a JSONDecodeError; the cause is kept on the exception.
+    """
+    cause = exc.__cause__
+    if exc.status_code != 400:
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not UTF-8 text"
+    if isinstance(cause, RecursionError):
+        return "arrays or objects are nested too deeply"
+    if isinstance(cause, ValueError):  # e.g. an integer of thousands of digits
+        return "a value cannot be read"
+    return None
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:
@@ -124,7 +144,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     for error in raw:
         position = _unparsable_body_at(error)
         if position is not None:
-            return _invalid_json(error, position)
+            return _json_syntax_error(error, position)
     return JSONResponse(
         error_body(
             "Some fields are invalid.", "validation_error", errors=[_field_error(e) for e in raw]
@@ -135,6 +155,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    undecodable = _undecodable_body(exc)
+    if undecodable is not None:
+        return _invalid_json(f"not valid JSON: {undecodable}", {})
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else "The request failed."
     if exc.status_code == 404:
