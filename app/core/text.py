@@ -11,6 +11,8 @@ its code point as `U+0000`):
 - `Line`: one line of text (names, titles, keywords, usernames, folders, keys). No
   C0 control character (tab, CR and LF included), no DEL, no C1 control, no lone
   surrogate.
+- `FoldedLine`: a `Line` a reporter types (a report's title), where tabs and line
+  breaks fold into a space first instead of being refused.
 - `Text`: text of several lines (descriptions, comments, notes). Tab, LF and CR
   are allowed; the other characters `Line` refuses are not.
 - `Secret`: a write-only secret (passwords of mailboxes, API tokens) that is
@@ -27,7 +29,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, SecretStr
+from pydantic import AfterValidator, BeforeValidator, SecretStr
 from pydantic_core import PydanticCustomError
 
 INVALID_CHARACTERS = "invalid_characters"
@@ -73,7 +75,18 @@ def reject_secret_surrogates(value: SecretStr) -> SecretStr:
     return value
 
 
+_LINE_BREAKS = re.compile(r"[\t\r\n]+")
+
+
+def fold_line_breaks(value: object) -> object:
+    """Tabs and line breaks pasted into a one-line field become one space each run."""
+    return _LINE_BREAKS.sub(" ", value) if isinstance(value, str) else value
+
+
 Line = Annotated[str, AfterValidator(clean_line)]
+# A one-line field a reporter fills (the report's title): a pasted line break is a
+# space, not an error; every other control character is still refused.
+FoldedLine = Annotated[str, BeforeValidator(fold_line_breaks), AfterValidator(clean_line)]
 Text = Annotated[str, AfterValidator(clean_text)]
 Secret = Annotated[SecretStr, AfterValidator(clean_secret)]
 HashedSecret = Annotated[SecretStr, AfterValidator(reject_secret_surrogates)]

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from app.core.text import Line, Text
+from app.core.text import FoldedLine, Line, Text
 from app.tickets.models import DESCRIPTION_MAX, TITLE_MAX
 
 State = Literal["new", "in_progress", "closed", "rejected"]
@@ -82,7 +82,7 @@ class PublicSubmission(BaseModel):
         },
     )
 
-    title: Line = Field(min_length=1, max_length=TITLE_MAX)
+    title: FoldedLine = Field(min_length=1, max_length=TITLE_MAX)
     description: Text = Field(min_length=1, max_length=DESCRIPTION_MAX)
     email: EmailStr = Field(max_length=254)
     name: Line | None = Field(default=None, max_length=200)

@@ -128,15 +128,23 @@ async def test_a_keyword_with_a_control_character(client: httpx.AsyncClient, me:
     assert error["params"] == {"index": 1, "position": 5, "character": "U+0000"}
 
 
-@pytest.mark.parametrize(
-    ("field", "value"),
-    [("title", "Printer jams\r\nBcc: everyone@example.org"), ("name", "Jan\nBcc: x@example.org")],
-)
 async def test_no_line_breaks_in_what_reaches_a_mail_header(
-    client: httpx.AsyncClient, me: Seeded, field: str, value: str
+    client: httpx.AsyncClient, me: Seeded
 ) -> None:
-    response = await client.post(submit(me), json={**REPORT, field: value})
-    invalid_characters(response, field)
+    response = await client.post(submit(me), json={**REPORT, "name": "Jan\nBcc: x@example.org"})
+    invalid_characters(response, "name")
+
+
+async def test_a_pasted_line_break_in_a_title_is_folded_never_a_header(
+    client: httpx.AsyncClient, me: Seeded
+) -> None:
+    """A reporter's title is kept (a paste is no error), on one line: the
+    acknowledgement's Subject gains no header."""
+    hostile = "Printer jams\r\nBcc: everyone@example.org"
+    response = await client.post(submit(me), json={**REPORT, "title": hostile})
+    assert response.status_code == 201, response.text
+    status = await client.get(f"{API}/public/tickets/{response.json()['uuid']}")
+    assert status.json()["title"] == "Printer jams Bcc: everyone@example.org"
 
 
 async def test_mailbox_commands_cannot_be_smuggled(client: httpx.AsyncClient, me: Seeded) -> None:
