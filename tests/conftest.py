@@ -81,8 +81,8 @@ async def db(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
             await transaction.rollback()
 
 
-@pytest.fixture
-def app(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI:
+def app_on(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI:
+    """The app whose requests all run in the test's session (rolled back after it)."""
     application = create_app(settings, engine=engine)
 
     async def _test_session() -> AsyncIterator[AsyncSession]:
@@ -91,6 +91,11 @@ def app(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI:
 
     application.dependency_overrides[get_session] = _test_session
     return application
+
+
+@pytest.fixture
+def app(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI:
+    return app_on(settings, engine, db)
 
 
 @pytest.fixture

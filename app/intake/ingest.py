@@ -349,7 +349,6 @@ async def record_unreadable(
     if parse:
         try:
             mail = await asyncio.to_thread(parse_email, raw)
-            mail.content_hash  # noqa: B018  (what made the pipeline fail, seen on real mail)
         except Exception:
             mail = _unparsed(raw)
     if await already_processed(session, inbox, mail):

@@ -41,9 +41,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import Settings
-from app.core.database import request_transaction
-from app.core.deps import get_session
-from app.main import OPENAPI_URL, create_app
+from app.main import OPENAPI_URL
+from tests.conftest import app_on
 from tests.security.test_ownership import Seeded, seed_manager
 
 BASE_URL = "http://tracker.test"
@@ -59,14 +58,7 @@ def fuzz_app(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastA
     fuzz_settings = settings.model_copy(
         update={"ALLOW_PRIVATE_NETWORK_TARGETS": False, "INTEGRATION_TIMEOUT_SECONDS": 2.0}
     )
-    application = create_app(fuzz_settings, engine=engine)
-
-    async def _test_session() -> AsyncIterator[AsyncSession]:
-        async with request_transaction(db):
-            yield db
-
-    application.dependency_overrides[get_session] = _test_session
-    return application
+    return app_on(fuzz_settings, engine, db)
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import Settings
-from app.main import create_app
 from tests.auth.helpers import login, signed_in
+from tests.core.test_spa_serving import build, client_for
 
 SPA_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -24,27 +24,14 @@ SPA_CSP = (
     "form-action 'self'; object-src 'none'"
 )
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-INDEX = '<!doctype html><html><body><div id="root"></div></body></html>'
 REPORT = uuid.uuid4()
-
-
-async def client_for(
-    settings: Settings, engine: AsyncEngine, dist: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    (dist / "assets").mkdir(parents=True, exist_ok=True)
-    (dist / "index.html").write_text(INDEX)
-    (dist / "assets" / "index-B7kq2xQ1.js").write_text("console.log(1)")
-    app = create_app(settings, engine=engine, frontend_dist=dist)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            yield client
 
 
 @pytest.fixture
 async def web(
     settings: Settings, engine: AsyncEngine, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
+    build(tmp_path / "dist")
     async for client in client_for(settings, engine, tmp_path / "dist"):
         yield client
 
@@ -131,6 +118,7 @@ async def test_the_docs_page_runs_only_its_own_inline_script(web: httpx.AsyncCli
 
 async def test_hsts_in_production(settings: Settings, engine: AsyncEngine, tmp_path: Path) -> None:
     production = settings.model_copy(update={"APP_ENV": "production"})
+    build(tmp_path / "dist")
     async for client in client_for(production, engine, tmp_path / "dist"):
         for path in ("/", f"/t/{REPORT}", "/api/v1/boards", "/health"):
             response = await client.get(path)
