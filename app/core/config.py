@@ -99,6 +99,13 @@ class Settings(BaseSettings):
 
     DB_POOL_SIZE: int = Field(default=10, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    # A database that does not answer must cost a request seconds, not minutes: how
+    # long to wait for a free pooled connection, for a new connection, and for one
+    # statement (0: no limit; enforced by the server, and by the client a little
+    # later in case the server cannot even say so). Migrations use their own engine.
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=5, gt=0)
+    DB_CONNECT_TIMEOUT_SECONDS: float = Field(default=5, gt=0)
+    DB_STATEMENT_TIMEOUT_SECONDS: float = Field(default=15, ge=0)
 
     @field_validator(
         "PUBLIC_SUBMIT_RATE_LIMIT",

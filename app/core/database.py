@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import traceback
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,13 +27,31 @@ def resolve_database_url(settings: Settings) -> str:
     return normalize_database_url(raw)
 
 
+# The client gives up this long after the server's own statement_timeout: a live
+# server's cancellation (a clean error, the connection kept) always comes first.
+CLIENT_TIMEOUT_MARGIN_SECONDS = 2.0
+
+
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The engine of the app, the workers and the CLI (not of migrations: alembic/env.py
+    makes its own, without the statement timeout, so a long migration is never cut)."""
+    connect_args: dict[str, Any] = {"timeout": settings.DB_CONNECT_TIMEOUT_SECONDS}
+    statement_timeout = settings.DB_STATEMENT_TIMEOUT_SECONDS
+    if statement_timeout > 0:
+        connect_args["server_settings"] = {
+            "statement_timeout": str(max(1, round(statement_timeout * 1000)))
+        }
+        # A server that does not answer at all (frozen, a dropped network) cannot
+        # cancel anything: asyncpg stops waiting on its own.
+        connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN_SECONDS
     return create_async_engine(
         url,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
+        pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS,
         pool_pre_ping=True,
         pool_recycle=1800,
+        connect_args=connect_args,
     )
 
 
@@ -72,4 +94,58 @@ def violated_constraint(error: BaseException) -> str | None:
         cause = getattr(candidate, "__cause__", None)
         if cause is not None and getattr(cause, "constraint_name", None):
             return str(cause.constraint_name)
+    return None
+
+
+# SQLSTATEs of a server that is going away, starting, refusing connections or that
+# cancelled a statement (statement_timeout): class 08 (connection exception), class 57
+# (operator intervention: 57014 query_canceled, 57P01 admin_shutdown, 57P02
+# crash_shutdown, 57P03 cannot_connect_now…) and 53300 too_many_connections.
+_UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "57", "53300")
+_DRIVER_MODULES = ("asyncpg", "sqlalchemy")
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, what SQLAlchemy wrapped (`orig`), and its causes and contexts."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (getattr(current, "orig", None), current.__cause__, current.__context__):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+
+
+def _raised_in_driver(error: BaseException) -> bool:
+    """An OSError or TimeoutError raised by asyncpg or SQLAlchemy (a refused or timed-out
+    connection, a command timeout), not by SMTP, IMAP or a file."""
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES)
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
+
+
+def database_unavailable_cause(error: BaseException) -> BaseException | None:
+    """What shows that the database did not answer (`error` or one of its causes), or
+    None. Then a retry later can succeed: the request itself was fine. Errors of the
+    request (a constraint, a bug in a query) are not this."""
+    for cause in _causes(error):
+        if isinstance(cause, sa_exc.TimeoutError):  # no pooled connection came free
+            return cause
+        if isinstance(cause, asyncpg.PostgresError):
+            sqlstate = str(getattr(cause, "sqlstate", "") or "")
+            if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
+                return cause
+        if isinstance(cause, asyncpg.InterfaceError) and "connection is closed" in str(cause):
+            return cause
+        if isinstance(cause, OSError) and _raised_in_driver(cause):
+            return cause
+    for cause in _causes(error):
+        # Whatever it was, it cost the connection (SQLAlchemy's own judgement).
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return cause
     return None

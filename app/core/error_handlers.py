@@ -6,12 +6,16 @@ import logging
 import math
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.database import database_unavailable_cause
 from app.core.errors import AppError, error_body
+from app.core.redaction import redact_path
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +171,52 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(detail, code), status_code=exc.status_code, headers=exc.headers)
 
 
+# How long a client should wait before trying again when the database is away: about
+# what a restart of PostgreSQL takes.
+DATABASE_RETRY_AFTER_SECONDS = 5
+# What the driver and the pool raise when the database is away (OSError covers a
+# refused connection and asyncpg's timeouts); each is checked before it becomes a 503.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+)
+
+
+def _type_name(error: BaseException) -> str:
+    """`ConnectionRefusedError`, `sqlalchemy.exc.TimeoutError` (not the built-in one)."""
+    kind = type(error)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 `database_unavailable` when the database did not answer, in one warning line
+    (an outage under load would otherwise print a traceback per request). Any other
+    error of these types goes on to the generic 500."""
+    cause = database_unavailable_cause(exc)
+    if cause is None:
+        raise exc
+    log.warning(
+        "database unavailable",
+        # Types only: the message of a database error may quote the statement's values.
+        extra={
+            "error": _type_name(cause),
+            "raised": _type_name(exc),
+            "path": redact_path(request.url.path),
+        },
+    )
+    return JSONResponse(
+        error_body("The database does not answer.", "database_unavailable"),
+        status_code=503,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return JSONResponse(
@@ -178,4 +228,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
