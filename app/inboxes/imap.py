@@ -10,8 +10,9 @@ import asyncio
 import re
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aioimaplib import aioimaplib
 
@@ -24,6 +25,7 @@ _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
 _RFC822_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
+T = TypeVar("T")
 
 
 class ImapError(Exception):
@@ -58,10 +60,18 @@ class _ConnectedIMAP4(aioimaplib.IMAP4):
     the name is never resolved again after the check; TLS still verifies the name."""
 
     def __init__(
-        self, sock: socket.socket, *, host: str, timeout: float, ssl_context: ssl.SSLContext | None
+        self,
+        sock: socket.socket,
+        *,
+        host: str,
+        timeout: float,
+        ssl_context: ssl.SSLContext | None,
+        conn_lost_cb: Callable[[Exception | None], None],
     ) -> None:
         self._sock = sock
-        super().__init__(host=host, port=0, timeout=timeout, ssl_context=ssl_context)
+        super().__init__(
+            host=host, port=0, timeout=timeout, ssl_context=ssl_context, conn_lost_cb=conn_lost_cb
+        )
 
     def create_client(
         self,
@@ -91,6 +101,9 @@ class ImapMailbox:
         self.client: aioimaplib.IMAP4 | None = None
         self.uid_validity: int | None = None
         self.uid_next: int | None = None
+        # Resolved when the connection is lost: aioimaplib itself leaves a command whose
+        # answer was cut off waiting for its timeout (a minute; IDLE for ever).
+        self._lost: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> ImapMailbox:
         await self.open()
@@ -108,11 +121,13 @@ class ImapMailbox:
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
                 sock = await connect_socket(s.host, s.port, allow_private=s.allow_private)
+            self._lost = asyncio.get_running_loop().create_future()
             self.client = _ConnectedIMAP4(
                 sock,
                 host=s.host,
                 timeout=COMMAND_TIMEOUT_SECONDS,
                 ssl_context=ssl.create_default_context() if s.security == "ssl" else None,
+                conn_lost_cb=self._connection_lost,
             )
             await asyncio.wait_for(self.client.wait_hello_from_server(), CONNECT_TIMEOUT_SECONDS)
             if s.security == "starttls":
@@ -168,9 +183,31 @@ class ImapMailbox:
         )
         await asyncio.wait_for(protocol.capability(), COMMAND_TIMEOUT_SECONDS)
 
-    async def _run(self, awaitable: object) -> aioimaplib.Response:
+    def _connection_lost(self, _exc: Exception | None) -> None:
+        if self._lost is not None and not self._lost.done():
+            self._lost.set_result(None)
+
+    @property
+    def lost(self) -> bool:
+        """The server closed the connection (or it broke)."""
+        return self._lost is not None and self._lost.done()
+
+    async def _unless_lost(self, awaitable: Awaitable[T]) -> T:
+        """`awaitable`'s outcome, or ImapError as soon as the connection is lost."""
+        assert self._lost is not None
+        task = asyncio.ensure_future(awaitable)
         try:
-            return await asyncio.wait_for(awaitable, COMMAND_TIMEOUT_SECONDS)  # type: ignore[arg-type]
+            # An answer that arrived whole before the connection closed still counts.
+            await asyncio.wait((task, self._lost), return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                return task.result()
+        finally:
+            task.cancel()
+        raise ImapError("The IMAP conversation broke off: the server closed the connection.")
+
+    async def _run(self, awaitable: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
+        try:
+            return await self._unless_lost(asyncio.wait_for(awaitable, COMMAND_TIMEOUT_SECONDS))
         except (aioimaplib.Abort, aioimaplib.CommandTimeout, TimeoutError, OSError) as exc:
             raise ImapError(
                 f"The IMAP conversation broke off: {type(exc).__name__} {exc}"
@@ -181,10 +218,14 @@ class ImapMailbox:
         if client is None:
             return
         try:
-            if client.protocol.state in ("AUTH", "SELECTED"):
+            # After a loss LOGOUT would only wait for the commands that never finish.
+            if client.protocol.state in ("AUTH", "SELECTED") and not self.lost:
                 await asyncio.wait_for(client.logout(), 5)
         except Exception:  # noqa: S110 - the connection is going away anyway
             pass
+        # aioimaplib's own helper tasks (IDLE's) would wait for ever on a lost connection.
+        for task in (*client.tasks, *client.protocol.tasks):
+            task.cancel()
         transport = client.protocol.transport
         if transport is not None:
             transport.close()
@@ -261,8 +302,8 @@ class ImapMailbox:
         assert self.client is not None
         client = self.client
         try:
-            idle = await client.idle_start(timeout=seconds + 30)
-            pushed = await client.wait_server_push(timeout=seconds)
+            idle = await self._unless_lost(client.idle_start(timeout=seconds + 30))
+            pushed = await self._unless_lost(client.wait_server_push(timeout=seconds))
             new_mail = any(
                 b"EXISTS" in bytes(line) or b"RECENT" in bytes(line)
                 for line in (pushed if isinstance(pushed, list) else [pushed])
@@ -272,10 +313,12 @@ class ImapMailbox:
         except (aioimaplib.Abort, OSError) as exc:
             raise ImapError(f"IDLE broke off: {type(exc).__name__} {exc}") from None
         finally:
-            if client.has_pending_idle():
+            if client.has_pending_idle() and not self.lost:
                 client.idle_done()
         try:
-            await asyncio.wait_for(idle, COMMAND_TIMEOUT_SECONDS)
+            await self._unless_lost(asyncio.wait_for(idle, COMMAND_TIMEOUT_SECONDS))
+        except ImapError:
+            raise
         except Exception as exc:
             raise ImapError(f"Leaving IDLE failed: {type(exc).__name__}") from None
         return new_mail

@@ -2,44 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.database import make_sessionmaker
 from app.outbox import outgoing
 from app.outbox.models import OutgoingEmail
 from app.workers.mail_sender import send_due_mail
-from tests.database import DatabaseServer
+from tests.faults import FaultySmtp
 from tests.smtp import SmtpServer
 
 # Long enough that SMTP mail would fold or quote it.
 LINK = "http://tracker.example.com/verify-email?token=" + "Ab3_-" * 12
 VALUES = {"full_name": "Anna Nowak", "link": LINK, "hours": 48}
-
-
-@pytest.fixture(scope="module")
-def committed_url(db_server: DatabaseServer) -> Iterator[str]:
-    """A database of its own: the worker must see what other connections committed."""
-    from app import migrations
-
-    with db_server.fresh("outbox") as url:
-        migrations.upgrade(url)
-        yield url
-
-
-@pytest.fixture
-async def sessions(committed_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine: AsyncEngine = create_async_engine(committed_url)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def smtp_settings(settings: Settings, server: SmtpServer) -> Settings:
@@ -199,39 +178,18 @@ async def test_mail_cancelled_mid_send_by_a_shutdown_is_sent_again(
 ) -> None:
     import asyncio
 
-    reached_data = asyncio.Event()
-
-    async def stalling(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Speaks SMTP up to the end of DATA, then never answers."""
-        writer.write(b"220 stall ESMTP\r\n")
-        while line := await reader.readline():
-            verb = line[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
-                writer.write(b"250 stall\r\n")
-            elif verb == b"DATA":
-                writer.write(b"354 go ahead\r\n")
-                while (await reader.readline()) not in (b".\r\n", b""):
-                    pass
-                reached_data.set()
-                await asyncio.Event().wait()  # the reply never comes
-            else:
-                writer.write(b"250 OK\r\n")
-            await writer.drain()
-
-    server = await asyncio.start_server(stalling, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    stalled = settings.model_copy(
-        update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none"}
-    )
-    mail_id = await queue(sessions, stalled, "shutdown@example.com")
-    worker = asyncio.create_task(send_due_mail(sessions, stalled))
-    async with asyncio.timeout(20):
-        await reached_data.wait()
-    worker.cancel()  # what a SIGTERM does to the running worker
-    with pytest.raises(asyncio.CancelledError):
-        async with asyncio.timeout(10):  # no polite QUIT waiting out the SMTP timeout
-            await worker
-    server.close()
+    async with FaultySmtp("stall") as server:  # takes the whole message, never answers
+        stalled = settings.model_copy(
+            update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port, "SMTP_SECURITY": "none"}
+        )
+        mail_id = await queue(sessions, stalled, "shutdown@example.com")
+        worker = asyncio.create_task(send_due_mail(sessions, stalled))
+        async with asyncio.timeout(20):
+            await server.reached_data.wait()
+        worker.cancel()  # what a SIGTERM does to the running worker
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(10):  # no polite QUIT waiting out the SMTP timeout
+                await worker
 
     stored = await row(sessions, mail_id)
     assert (stored.status, stored.sending_since, stored.lease_until) == ("pending", None, None)
