@@ -75,7 +75,8 @@ def ticket_description(mail: IncomingEmail) -> str:
         tail = f"\n\nAttachments (not stored): {names}"[:2000]
     room = DESCRIPTION_MAX - len(tail)
     text = mail.text
-    if len(text) > room:
+    # `text_cut`: the parser stopped reading early (a part of megabytes, a hostile HTML)
+    if len(text) > room or mail.text_cut:
         text = text[: room - len(CUT_MARKER)] + CUT_MARKER
     return text + tail
 

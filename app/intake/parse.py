@@ -1,4 +1,4 @@
-"""Raw bytes → IncomingEmail, with the standard `email` package (policy `default`).
+"""Raw bytes → IncomingEmail, with the standard `email` package.
 
 Real mail is messy: unknown charsets, broken encoded words, HTML only, parts that
 lie about their encoding. Nothing here raises for such a message; every step falls
@@ -8,15 +8,16 @@ back to what can still be read (SPEC 4.3, step 2).
 from __future__ import annotations
 
 import codecs
-import email
 import email.policy
 import hashlib
 import re
+from contextlib import suppress
 from dataclasses import dataclass, field
+from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.utils import getaddresses, parseaddr
 
-from bs4 import BeautifulSoup
+from app.intake.html_text import html_to_text
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
@@ -41,6 +42,7 @@ class IncomingEmail:
     content_language: str | None = None
     is_delivery_report: bool = False
     defects: list[str] = field(default_factory=list)
+    text_cut: bool = False  # the message holds more text than was read
 
     @property
     def content_hash(self) -> str:
@@ -49,20 +51,33 @@ class IncomingEmail:
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# Headers are decoded (encoded words, folding) by the `default` policy, one at a time,
+# only those asked for. Its parser is slow on long values (a 100 KB `From:` of `a,a,…`
+# took 12 s, and grows faster than the length), so a value is cut to
+# HEADER_DECODE_MAX characters first: far more than any real sender or subject, and
+# a bound of a fraction of a second per header.
+_DECODE = email.policy.default
+HEADER_DECODE_MAX = 4096
+# Reply ids are read raw (no encoded words there), from the end of the header, where
+# a References chain keeps its newest ids.
+REFERENCES_MAX = 64 * 1024
+
+
+def _raw_header(message: Message, name: str) -> str:
+    value = message.get(name)
+    return "" if value is None else str(value)
+
+
 def _header(message: Message, name: str) -> str:
     """A header as text; broken encodings give what can be read, never an exception."""
-    try:
-        value = message.get(name)
-    except Exception:  # a header the parser cannot even represent
-        raw = dict(message.raw_items()).get(name) if hasattr(message, "raw_items") else None
-        value = raw
-    if value is None:
-        return ""
-    try:
-        text = str(value)
-    except Exception:
-        text = repr(value)
+    text = _raw_header(message, name)[:HEADER_DECODE_MAX]
+    with suppress(Exception):  # a header the decoder cannot represent stays raw
+        text = str(_DECODE.header_fetch_parse(name, text))
     return " ".join(_CONTROL.sub("", text).split())
+
+
+def _reply_ids(message: Message, name: str) -> list[str]:
+    return _ids(_raw_header(message, name)[-REFERENCES_MAX:])
 
 
 def _ids(value: str) -> list[str]:
@@ -124,17 +139,23 @@ def parse_headers_only(raw: bytes) -> IncomingEmail:
 HEADER_BLOCK_MAX = 256 * 1024
 
 
-def decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Bytes in a declared charset; unknown or wrong charsets fall back, never crash."""
+def decode_bytes(payload: bytes, charset: str | None, *, complete: bool = True) -> str:
+    """Bytes in a declared charset; unknown or wrong charsets fall back, never crash.
+
+    With `complete=False` the bytes were cut short: a character broken at the end is
+    dropped rather than counted as an error.
+    """
     for candidate in (charset, "utf-8"):
         if not candidate:
             continue
         try:
-            codecs.lookup(candidate)
+            info = codecs.lookup(candidate)
         except LookupError:
             continue
+        if not getattr(info, "_is_text_encoding", True):  # "base64", "rot13": not charsets
+            continue
         try:
-            return payload.decode(candidate)
+            return info.incrementaldecoder().decode(payload, final=complete)
         except (UnicodeDecodeError, ValueError):
             continue
     # Mostly UTF-8 with a few broken bytes reads best as UTF-8; anything else is most
@@ -145,35 +166,34 @@ def decode_bytes(payload: bytes, charset: str | None) -> str:
     return payload.decode("cp1252", errors="replace")
 
 
-def html_to_text(html: str) -> str:
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "head", "title"]):
-        tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with("\n")
-    text = soup.get_text("\n")
-    return tidy(text)
-
-
 def tidy(text: str) -> str:
     text = _CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _part_text(part: Message) -> str:
+# A ticket keeps 20,000 characters of text; more than that is read, so the caller cuts
+# with its marker, but not megabytes: a text part is decoded from its first
+# PART_BYTES_MAX bytes, an HTML one converted until TEXT_MAX_CHARS are out.
+TEXT_MAX_CHARS = 50_000
+PART_BYTES_MAX = 512 * 1024
+# The attachments line names this many and counts the rest ("and 9,900 more").
+ATTACHMENT_NAMES_MAX = 100
+
+
+def _payload_bytes(part: Message) -> bytes | None:
     try:
         payload = part.get_payload(decode=True)
     except Exception:
-        payload = None
-    if isinstance(payload, bytes):
-        try:
-            charset = part.get_content_charset()
-        except Exception:
-            charset = None
-        return decode_bytes(payload, charset)
-    raw = part.get_payload()
-    return raw if isinstance(raw, str) else ""
+        return None
+    return payload if isinstance(payload, bytes) else None
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
 
 
 def _filename(part: Message) -> str | None:
@@ -181,46 +201,98 @@ def _filename(part: Message) -> str | None:
         name = part.get_filename()
     except Exception:
         return "(unnamed attachment)"
-    return " ".join(_CONTROL.sub("", str(name)).split()) if name else None
+    if not name:
+        return None
+    decoded = str(name)
+    with suppress(Exception):  # an encoded word (=?utf-8?q?...?=) in the name
+        decoded = str(_DECODE.header_factory("x-filename", decoded))
+    return " ".join(_CONTROL.sub("", decoded).split())
 
 
-def _collect(part: Message, plain: list[str], html: list[str], attachments: list[str]) -> None:
-    content_type = part.get_content_type()
-    name = _filename(part)
-    if content_type == "message/rfc822":  # a forwarded message is an attachment
-        attachments.append(name or "(attached message)")
-        return
-    if part.is_multipart():
-        payload = part.get_payload()
-        for sub in payload if isinstance(payload, list) else []:
-            if isinstance(sub, Message):
-                _collect(sub, plain, html, attachments)
-        return
-    disposition = (part.get_content_disposition() or "").lower()
-    if disposition == "attachment" or (name and content_type not in ("text/plain", "text/html")):
-        attachments.append(name or f"(unnamed {content_type})")
-    elif content_type == "text/plain":
-        plain.append(_part_text(part))
-    elif content_type == "text/html":
-        html.append(_part_text(part))
+@dataclass
+class _Body:
+    plain: list[str] = field(default_factory=list)
+    html: list[str] = field(default_factory=list)
+    attachments: list[str] = field(default_factory=list)
+    unnamed_more: int = 0  # attachments past ATTACHMENT_NAMES_MAX
+    cut: bool = False  # some text was left unread
+
+    def attach(self, name: str) -> None:
+        if len(self.attachments) < ATTACHMENT_NAMES_MAX:
+            self.attachments.append(name)
+        else:
+            self.unnamed_more += 1
+
+    def text_of(self, part: Message) -> str:
+        payload = _payload_bytes(part)
+        if payload is None:
+            raw = part.get_payload()
+            return raw[:PART_BYTES_MAX] if isinstance(raw, str) else ""
+        whole = len(payload) <= PART_BYTES_MAX
+        self.cut |= not whole
+        return decode_bytes(payload[:PART_BYTES_MAX], _charset(part), complete=whole)
 
 
-def _body_and_attachments(message: Message) -> tuple[str, list[str]]:
-    """The text (plain parts, else HTML turned into text) and the attachments' names."""
-    plain: list[str] = []
-    html: list[str] = []
-    attachments: list[str] = []
-    _collect(message, plain, html, attachments)
-    if any(p.strip() for p in plain):
-        return tidy("\n\n".join(plain)), attachments
-    if html:
-        return html_to_text("\n".join(html)), attachments
-    return "", attachments
+def _collect(message: Message) -> _Body:
+    """Walk the MIME tree (iteratively: nesting depth costs nothing) into text parts and
+    attachment names."""
+    body = _Body()
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        content_type = part.get_content_type()
+        if content_type == "message/rfc822":  # a forwarded message is an attachment
+            body.attach(_filename(part) or "(attached message)")
+            continue
+        if part.is_multipart():
+            payload = part.get_payload()
+            subparts = [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+            stack.extend(reversed(subparts))
+            continue
+        name = _filename(part)
+        disposition = (part.get_content_disposition() or "").lower()
+        if disposition == "attachment" or (name and content_type not in ("text/plain", "text/html")):
+            body.attach(name or f"(unnamed {content_type})")
+        elif content_type == "text/plain":
+            body.plain.append(body.text_of(part))
+        elif content_type == "text/html":
+            body.html.append(body.text_of(part))
+    return body
+
+
+def _body_and_attachments(message: Message) -> tuple[str, list[str], bool]:
+    """The text (plain parts, else HTML turned into text), the attachments' names, and
+    whether the text was cut short."""
+    body = _collect(message)
+    attachments = body.attachments
+    if body.unnamed_more:
+        attachments.append(f"and {body.unnamed_more:,} more")
+    if any(p.strip() for p in body.plain):
+        return tidy("\n\n".join(body.plain)), attachments, body.cut
+    if body.html:
+        text, cut = html_to_text("\n".join(body.html), max_chars=TEXT_MAX_CHARS)
+        return tidy(text), attachments, body.cut or cut
+    return "", attachments, body.cut
+
+
+_FEED_BYTES = 64 * 1024
+
+
+def _read(raw: bytes) -> Message:
+    """The message tree, read with the `compat32` policy: headers stay raw text until
+    asked for (the `default` policy parsed every header of every part, 8 s for a
+    10,000-part message), and the bytes are fed in slices, never copied whole into one
+    string (`message_from_bytes` held three copies of a 25 MB message)."""
+    parser = BytesFeedParser(policy=email.policy.compat32)
+    view = memoryview(raw)
+    for start in range(0, len(raw), _FEED_BYTES):
+        parser.feed(bytes(view[start : start + _FEED_BYTES]))
+    return parser.close()
 
 
 def parse_email(raw: bytes) -> IncomingEmail:
     """Read what can be read of a message. Never raises for malformed mail."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message = _read(raw)
     subject = _header(message, "Subject")
     name, address = "", ""
     from_value = _header(message, "From")
@@ -238,9 +310,9 @@ def parse_email(raw: bytes) -> IncomingEmail:
     if message_id is None:
         message_id = f"<{hashlib.sha256(raw).hexdigest()}@no-message-id>"
     try:
-        text, attachments = _body_and_attachments(message)
+        text, attachments, text_cut = _body_and_attachments(message)
     except Exception as exc:
-        text, attachments = "", []
+        text, attachments, text_cut = "", [], False
         defects = [f"body unreadable: {type(exc).__name__}"]
     else:
         defects = []
@@ -274,11 +346,12 @@ def parse_email(raw: bytes) -> IncomingEmail:
         sender_name=" ".join(name.split()) or None,
         text=text,
         attachments=attachments,
-        in_reply_to=_ids(_header(message, "In-Reply-To")),
-        references=_ids(_header(message, "References")),
+        in_reply_to=_reply_ids(message, "In-Reply-To"),
+        references=_reply_ids(message, "References"),
         headers=headers,
         content_language=language,
         is_delivery_report=content_type == "multipart/report"
         and report_type.lower() == "delivery-status",
         defects=defects + [type(d).__name__ for d in getattr(message, "defects", [])],
+        text_cut=text_cut,
     )
