@@ -24,13 +24,50 @@ _FEED = 64 * 1024
 
 _HIDDEN = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _PARAGRAPH = frozenset(
-    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl",
-     "figure", "hr", "address", "form", "fieldset"}
+    {
+        "p",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "ul",
+        "ol",
+        "dl",
+        "figure",
+        "hr",
+        "address",
+        "form",
+        "fieldset",
+    }
 )
 _LINE = frozenset(
-    {"div", "section", "article", "header", "footer", "main", "nav", "aside", "center",
-     "tr", "li", "dt", "dd", "figcaption", "caption", "tbody", "thead", "tfoot", "body",
-     "html"}
+    {
+        "div",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "main",
+        "nav",
+        "aside",
+        "center",
+        "tr",
+        "li",
+        "dt",
+        "dd",
+        "figcaption",
+        "caption",
+        "tbody",
+        "thead",
+        "tfoot",
+        "body",
+        "html",
+    }
 )
 _CELL = frozenset({"td", "th"})
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "wbr"})
@@ -83,7 +120,9 @@ class _TextWriter(HTMLParser):
             self._write(" ")
         elif tag == "a":
             href = dict(attrs).get("href") or ""
-            self._href = href.strip() if href.strip().lower().startswith(("http", "mailto:")) else None
+            self._href = (
+                href.strip() if href.strip().lower().startswith(("http", "mailto:")) else None
+            )
             self._link_text = []
         elif tag == "img":
             alt = " ".join((dict(attrs).get("alt") or "").split())

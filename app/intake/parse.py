@@ -246,12 +246,18 @@ def _collect(message: Message) -> _Body:
             continue
         if part.is_multipart():
             payload = part.get_payload()
-            subparts = [sub for sub in payload if isinstance(sub, Message)] if isinstance(payload, list) else []
+            subparts = (
+                [sub for sub in payload if isinstance(sub, Message)]
+                if isinstance(payload, list)
+                else []
+            )
             stack.extend(reversed(subparts))
             continue
         name = _filename(part)
         disposition = (part.get_content_disposition() or "").lower()
-        if disposition == "attachment" or (name and content_type not in ("text/plain", "text/html")):
+        if disposition == "attachment" or (
+            name and content_type not in ("text/plain", "text/html")
+        ):
             body.attach(name or f"(unnamed {content_type})")
         elif content_type == "text/plain":
             body.plain.append(body.text_of(part))
