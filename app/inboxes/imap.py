@@ -255,17 +255,20 @@ class ImapMailbox:
         # "n:*" always names the newest message, even when its UID is below n.
         return [u for u in await self._search("UID", f"{last_uid + 1}:*") if u > last_uid]
 
-    async def fetch(self, uid: int) -> bytes | None:
-        """The whole message, without setting \\Seen (BODY.PEEK); None if it is gone."""
+    async def fetch(self, uid: int) -> bytes | bytearray | None:
+        """The whole message, without setting \\Seen (BODY.PEEK); None if it is gone.
+
+        The literal is returned as aioimaplib read it (a bytearray, which every reader
+        of the message takes like bytes): a copy would double a 25 MB message."""
         assert self.client is not None
         response = await self._run(self.client.uid("fetch", str(uid), "(UID BODY.PEEK[])"))
         if response.result != "OK":
             raise ImapError(f"UID FETCH {uid} failed ({_text(response)}).")
         for index, line in enumerate(response.lines[:-1]):
             if isinstance(line, bytearray):
-                return bytes(line)
+                return line
             if _FETCH_UID.search(bytes(line)) and isinstance(response.lines[index + 1], bytearray):
-                return bytes(response.lines[index + 1])
+                return response.lines[index + 1]
         return None
 
     async def size(self, uid: int) -> int | None:

@@ -213,7 +213,7 @@ async def ingest_message(
     session: AsyncSession,
     settings: Settings,
     inbox: EmailInbox,
-    raw: bytes,
+    raw: bytes | bytearray,
     *,
     uid: int | None = None,
 ) -> IngestResult:
@@ -300,7 +300,7 @@ async def ingest_message(
     return await _record(session, inbox, mail, uid, IngestResult(placed.kind, placed.uuid))
 
 
-def _unparsed(raw: bytes) -> IncomingEmail:
+def _unparsed(raw: bytes | bytearray) -> IncomingEmail:
     """A message as nothing but its bytes: the trace a message leaves when even reading
     it failed (its identity is the hash of the bytes)."""
     digest = hashlib.sha256(raw).hexdigest()
@@ -314,7 +314,7 @@ def _unparsed(raw: bytes) -> IncomingEmail:
 
 
 async def ingest_too_large(
-    session: AsyncSession, inbox: EmailInbox, head: bytes, size: int, *, uid: int | None
+    session: AsyncSession, inbox: EmailInbox, head: bytes | bytearray, size: int, *, uid: int | None
 ) -> IngestResult:
     """A message too large to read waits in standby, named by its headers (`head` is
     its start: the header block is enough)."""
@@ -335,7 +335,7 @@ async def ingest_too_large(
 async def record_unreadable(
     session: AsyncSession,
     inbox: EmailInbox,
-    raw: bytes,
+    raw: bytes | bytearray,
     *,
     uid: int | None,
     error: str,

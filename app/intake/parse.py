@@ -18,6 +18,7 @@ from email.message import Message
 from email.utils import getaddresses, parseaddr
 
 from app.intake.html_text import html_to_text
+from app.intake.mime_trim import trimmed
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
@@ -122,7 +123,7 @@ def is_address(address: str) -> bool:
     )
 
 
-def parse_headers_only(raw: bytes) -> IncomingEmail:
+def parse_headers_only(raw: bytes | bytearray) -> IncomingEmail:
     """What the header block says (sender, subject, ids), for a message too large to
     read whole; the body is not looked at."""
     end = raw.find(b"\r\n\r\n", 0, HEADER_BLOCK_MAX)
@@ -284,19 +285,21 @@ def _body_and_attachments(message: Message) -> tuple[str, list[str], bool]:
 _FEED_BYTES = 64 * 1024
 
 
-def _read(raw: bytes) -> Message:
+def _read(raw: bytes | bytearray) -> Message:
     """The message tree, read with the `compat32` policy: headers stay raw text until
     asked for (the `default` policy parsed every header of every part, 8 s for a
     10,000-part message), and the bytes are fed in slices, never copied whole into one
-    string (`message_from_bytes` held three copies of a 25 MB message)."""
+    string (`message_from_bytes` held three copies of a 25 MB message). A large message
+    is fed trimmed to what is read of it (`mime_trim`)."""
     parser = BytesFeedParser(policy=email.policy.compat32)
-    view = memoryview(raw)
-    for start in range(0, len(raw), _FEED_BYTES):
-        parser.feed(bytes(view[start : start + _FEED_BYTES]))
+    for piece in trimmed(raw):
+        view = memoryview(piece)
+        for start in range(0, len(piece), _FEED_BYTES):
+            parser.feed(bytes(view[start : start + _FEED_BYTES]))
     return parser.close()
 
 
-def parse_email(raw: bytes) -> IncomingEmail:
+def parse_email(raw: bytes | bytearray) -> IncomingEmail:
     """Read what can be read of a message. Never raises for malformed mail."""
     message = _read(raw)
     subject = _header(message, "Subject")

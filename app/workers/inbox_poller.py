@@ -258,7 +258,9 @@ class InboxPoller:
             await box.mark_seen(uid)
             failpoint("ingest.after_seen")
 
-    async def _keep_unreadable(self, inbox_id: int, raw: bytes, uid: int, error: str) -> None:
+    async def _keep_unreadable(
+        self, inbox_id: int, raw: bytes | bytearray, uid: int, error: str
+    ) -> None:
         """Record a message the pipeline failed on; if reading it fails again, record it
         from its bytes alone. Only a failure to write at all (the database is down)
         leaves it unseen, to be read again."""

@@ -19,7 +19,9 @@ from app.auth.service import create_manager
 from app.boards.models import Board, BoardKeyword
 from app.core.config import Settings
 from app.inboxes.models import EmailInbox
-from app.intake.ingest import ingest_message
+from app.intake import mime_trim
+from app.intake.ingest import ingest_message, ticket_description
+from app.intake.parse import parse_email
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket
 
@@ -83,3 +85,30 @@ async def test_every_corpus_email_ends_somewhere_with_a_title(
         min(outcomes[k] for k in ("ticket", "standby", "ignored_bounce", "ignored_autoreply")) > 0
     ), outcomes
     assert outcomes["duplicate"] < len(files) // 10, outcomes
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus/mail is not beside this clone")
+def test_trimming_changes_nothing_a_ticket_shows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every corpus mail parsed whole and parsed trimmed (`mime_trim`, forced on for
+    every size) gives the same sender, subject, attachments and description."""
+
+    def shown(raw: bytes) -> tuple[object, ...]:
+        mail = parse_email(raw)
+        return (
+            mail.sender_email,
+            mail.sender_name,
+            mail.subject,
+            mail.message_id,
+            mail.attachments,
+            ticket_description(mail),
+        )
+
+    files = corpus_files()
+    whole = [shown(path.read_bytes()) for path in files]
+    monkeypatch.setattr(mime_trim, "TRIM_ABOVE", 0)
+    differ = [
+        path.name
+        for path, before in zip(files, whole, strict=True)
+        if shown(path.read_bytes()) != before
+    ]
+    assert differ == []

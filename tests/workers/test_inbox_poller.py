@@ -237,7 +237,7 @@ async def test_a_message_over_the_size_limit_is_not_downloaded_and_stops_nothing
     fetched: list[int] = []
     real_fetch = inbox_poller.ImapMailbox.fetch
 
-    async def fetch(box: Any, uid: int) -> bytes | None:
+    async def fetch(box: Any, uid: int) -> bytes | bytearray | None:
         fetched.append(uid)
         return await real_fetch(box, uid)
 
