@@ -25,6 +25,7 @@ import graypy
 from pythonjsonlogger.json import JsonFormatter
 
 from app.core.config import Settings
+from app.core.redaction import redact_uuids
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -45,6 +46,26 @@ class ContextFilter(logging.Filter):
         for key, value in _context_var.get().items():
             if not hasattr(record, key):
                 setattr(record, key, value)
+        return True
+
+
+class RedactionFilter(logging.Filter):
+    """Report UUIDs out of the message and the traceback of every line: log calls name
+    rows by id, but an exception's text may quote a UUID (a failed query's parameters,
+    a platform's answer), and `log.exception` prints it as it is."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_uuids(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact_uuids(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_uuids(record.stack_info)
         return True
 
 
@@ -142,6 +163,7 @@ def configure_logging(settings: Settings) -> None:
         handler = logging.StreamHandler(sys.stdout)
         handler.setFormatter(_json_formatter())
     handler.addFilter(ContextFilter())
+    handler.addFilter(RedactionFilter())
     root.addHandler(handler)
     root.setLevel(settings.LOG_LEVEL.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):

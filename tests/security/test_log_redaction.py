@@ -131,3 +131,15 @@ def test_redaction_rules() -> None:
     assert redact_uuids(f"{str(report).upper()}") == "…"
     # A request id (32 hex characters) in a message is not a report UUID's form.
     assert redact_uuids("request " + "ab" * 16) == "request " + "ab" * 16
+
+
+def test_a_traceback_quoting_a_uuid_is_logged_without_it(log_output: LogOutput) -> None:
+    secret = str(uuid.uuid4())
+    try:
+        raise ValueError(f"no report {secret.upper()}")
+    except ValueError:
+        logging.getLogger("app.example").exception("lookup of %s failed", secret)
+    [line] = [line for line in log_output() if line["logger"] == "app.example"]
+    assert secret.lower() not in json.dumps(line).lower()
+    assert line["message"] == "lookup of … failed"
+    assert "ValueError: no report …" in line["exc_info"]
