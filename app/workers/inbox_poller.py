@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.models import Manager
 from app.core.clock import clock
 from app.core.config import Settings
+from app.core.database import database_unavailable_cause
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.inboxes.imap import ImapError, ImapMailbox
@@ -171,12 +172,19 @@ class InboxPoller:
                 next_poll = clock.now()
                 raise
             except Exception as exc:
-                log.exception("inbox poll failed unexpectedly")
-                await self._update(
-                    inbox_id,
-                    last_error=f"internal error: {type(exc).__name__}",
-                    last_error_at=clock.now(),
-                )
+                if database_unavailable_cause(exc) is not None:
+                    # Not the inbox's fault, and nothing to write it down in: one line.
+                    log.warning(
+                        "inbox poll stopped: the database does not answer",
+                        extra={"error": type(exc).__name__},
+                    )
+                else:
+                    log.exception("inbox poll failed unexpectedly")
+                    await self._update(
+                        inbox_id,
+                        last_error=f"internal error: {type(exc).__name__}",
+                        last_error_at=clock.now(),
+                    )
                 next_poll = clock.now() + timedelta(seconds=ERROR_RETRY_SECONDS)
             finally:
                 # lease_owner stays as "who had it last", for the hand-over rule above.
@@ -252,6 +260,8 @@ class InboxPoller:
                     inbox = await session.get_one(EmailInbox, inbox_id)
                     await ingest_message(session, self.settings, inbox, raw, uid=uid)
             except Exception as exc:  # one poison message never stops the others
+                if database_unavailable_cause(exc) is not None:
+                    raise  # the database, not the mail: left unseen, read again later
                 log.exception("email could not be processed; kept in standby")
                 await self._keep_unreadable(inbox_id, raw, uid, f"{type(exc).__name__}: {exc}")
             failpoint("ingest.after_commit")

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.database import database_unavailable_cause
 from app.ratelimit.service import delete_expired
 from app.workers.forwarder import Forwarder
 from app.workers.inbox_poller import InboxPoller
@@ -73,8 +74,14 @@ class WorkerRunner:
                 handled = await step()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("worker step failed", extra={"worker": name})
+            except Exception as exc:
+                if database_unavailable_cause(exc) is not None:
+                    log.warning(
+                        "worker step failed: the database does not answer",
+                        extra={"worker": name, "error": type(exc).__name__},
+                    )
+                else:
+                    log.exception("worker step failed", extra={"worker": name})
                 await asyncio.sleep(ERROR_BACKOFF_SECONDS)
                 continue
             if not handled:

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -305,3 +306,38 @@ async def test_changed_settings_end_a_running_session_and_none_of_its_writes_lan
     after = await row()
     assert (after.uid_validity, after.last_seen_uid) == (None, None)  # nothing written back
     assert after.lease_until is None and after.imap_folder == "inbox"
+
+
+async def test_a_database_that_stops_answering_mid_mail_leaves_the_mail_to_read_again(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not a poison mail: the database went away. The mail stays unseen and becomes a
+    ticket once the database answers, instead of waiting in standby as unreadable."""
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Outage")
+    dovecot.append(login, password, message(8))
+    real_ingest = ingest.ingest_message
+
+    async def database_gone(*args: Any, **kwargs: Any) -> Any:
+        raise asyncpg.CannotConnectNowError("the database system is starting up")
+
+    monkeypatch.setattr(inbox_poller, "ingest_message", database_gone)
+    await one_session(sessions, settings, inbox_id, monkeypatch)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(StandbyQueueItem)) == 0
+        assert await session.scalar(select(func.count()).select_from(ProcessedEmail)) == 0
+    assert "\\Seen" not in dovecot.flags(login, password)[1]
+
+    monkeypatch.setattr(inbox_poller, "ingest_message", real_ingest)
+    async with sessions() as session, session.begin():  # due again at once
+        await session.execute(
+            update(EmailInbox).where(EmailInbox.id == inbox_id).values(next_poll_at=func.now())
+        )
+    await one_session(sessions, settings, inbox_id, monkeypatch)
+    async with sessions() as session:
+        assert list(await session.scalars(select(Ticket.title))) == ["printer 8"]
+        assert await session.scalar(select(func.count()).select_from(StandbyQueueItem)) == 0
