@@ -5,7 +5,8 @@
    the ceiling of a bare asyncpg `SELECT 1` loop on the same server.
 2. Mail parsing: the shared corpus (or the project's samples) through
    `parse_email` + `classify`, against the ceiling of the standard library's
-   `email.message_from_bytes` alone.
+   `email.message_from_bytes` alone; and each mail bomb of tests/intake/bombs.py,
+   against the standard library's bare parse of the same bytes.
 
 Prints rates and their ratio to the ceiling. Informative only: nothing here passes
 or fails.
@@ -89,6 +90,27 @@ def mail_rates() -> tuple[int, float, float]:
     return len(raws), pipeline, ceiling
 
 
+def bomb_times() -> list[tuple[str, float, float]]:
+    """(bomb, seconds to parse_email it, seconds for the standard library's bare parse
+    of the same bytes) for each hostile message of tests/intake/bombs.py."""
+    import email
+    import email.policy
+
+    from app.intake.parse import parse_email
+    from tests.intake.bombs import BOMBS
+
+    times = []
+    for name, build in BOMBS.items():
+        raw = build()
+        started = time.perf_counter()
+        email.message_from_bytes(raw, policy=email.policy.compat32)
+        bare = time.perf_counter() - started
+        started = time.perf_counter()
+        parse_email(raw)
+        times.append((name, time.perf_counter() - started, bare))
+    return times
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="delete")
@@ -114,6 +136,10 @@ def main() -> None:
     print(f"{'mail parsing (' + str(count) + ' messages)':<34}{'msg/s':>10}{'vs ceiling':>12}")
     print(f"{'ceiling: email.message_from_bytes':<34}{bare:>10.0f}{1:>12.2f}")
     print(f"{'parse_email + classify':<34}{pipeline:>10.0f}{pipeline / bare:>12.2f}")
+    print()
+    print(f"{'mail bombs (tests/intake/bombs.py)':<34}{'ms':>10}{'bare ms':>12}")
+    for name, parsed, bare_parse in bomb_times():
+        print(f"{'parse_email: ' + name:<34}{parsed * 1000:>10.0f}{bare_parse * 1000:>12.0f}")
 
 
 if __name__ == "__main__":
