@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import subprocess
 import sys
 import tempfile
@@ -18,9 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.core.crypto import FieldCipher
+from tests.dovecot import Dovecot
 from tests.processes import PROJECT_ROOT, wait_until
 
-__all__ = ["query", "seed_inbox", "wait_until", "worker"]
+__all__ = ["query", "seed_dovecot_inbox", "seed_inbox", "wait_until", "worker"]
 
 
 def query(url: str, sql: str, **params: Any) -> list[Any]:
@@ -124,3 +127,32 @@ def seed_inbox(
             k=keyword,
         )
     return int(inbox_id)
+
+
+def seed_dovecot_inbox(
+    url: str,
+    dovecot: Dovecot,
+    login: str,
+    password: str,
+    *,
+    key: str,
+    manager: str,
+    name: str = "Help",
+    smtp: tuple[str, int] = ("127.0.0.1", 1),
+) -> int:
+    """`seed_inbox` for a Dovecot mailbox, its password encrypted with `key` (the
+    ENCRYPTION_KEY the worker under test gets); the board routes "printer"."""
+    cipher = FieldCipher([base64.b64decode(key)])
+    return seed_inbox(
+        url,
+        manager=manager,
+        name=name,
+        imap={
+            "host": dovecot.host,
+            "port": dovecot.port,
+            "user": login,
+            "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
+        },
+        smtp=smtp,
+        keywords=["printer"],
+    )

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from app.core.crypto import FieldCipher
 from tests.dovecot import Dovecot
 from tests.processes import cli_env
 from tests.smtp import SmtpServer
-from tests.workers.helpers import query, seed_inbox, wait_until, worker
+from tests.workers.helpers import query, seed_dovecot_inbox, wait_until, worker
 
 KEY = base64.b64encode(os.urandom(32)).decode()
 FAILPOINTS = [
@@ -45,18 +44,14 @@ def test_a_killed_worker_loses_nothing_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
     login, password = dovecot.add_user()
-    cipher = FieldCipher([base64.b64decode(KEY)])
-    seed_inbox(
+    seed_dovecot_inbox(
         database,
+        dovecot,
+        login,
+        password,
+        key=KEY,
         manager="crash@example.com",
-        imap={
-            "host": dovecot.host,
-            "port": dovecot.port,
-            "user": login,
-            "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
-        },
         smtp=(smtp_server.host, smtp_server.port),
-        keywords=["printer"],
     )
     for number in range(3):
         dovecot.append(login, password, message(number))

@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.core.config import Settings
-from app.core.crypto import FieldCipher
 from app.core.database import make_sessionmaker
 from app.inboxes.models import EmailInbox
 from app.intake import ingest
@@ -23,7 +22,7 @@ from app.tickets.models import Ticket
 from app.workers import inbox_poller
 from app.workers.inbox_poller import InboxPoller
 from tests.dovecot import Dovecot
-from tests.workers.helpers import seed_inbox
+from tests.workers.helpers import seed_dovecot_inbox
 
 KEY = base64.b64encode(os.urandom(32)).decode()
 
@@ -43,19 +42,8 @@ async def sessions(database: str) -> AsyncIterator[async_sessionmaker[AsyncSessi
 
 
 def inbox_for(database: str, dovecot: Dovecot, login: str, password: str, name: str) -> int:
-    cipher = FieldCipher([base64.b64decode(KEY)])
-    return seed_inbox(
-        database,
-        manager="poll@example.com",
-        name=name,
-        imap={
-            "host": dovecot.host,
-            "port": dovecot.port,
-            "user": login,
-            "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
-        },
-        smtp=("127.0.0.1", 1),
-        keywords=["printer"],
+    return seed_dovecot_inbox(
+        database, dovecot, login, password, key=KEY, manager="poll@example.com", name=name
     )
 
 

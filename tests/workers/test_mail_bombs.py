@@ -9,11 +9,10 @@ import os
 import secrets
 from pathlib import Path
 
-from app.core.crypto import FieldCipher
 from tests.dovecot import Dovecot
 from tests.intake import bombs
 from tests.processes import cli_env
-from tests.workers.helpers import query, seed_inbox, wait_until, worker
+from tests.workers.helpers import query, seed_dovecot_inbox, wait_until, worker
 
 KEY = base64.b64encode(os.urandom(32)).decode()
 MEMORY_GROWTH_MAX = 100 * 1024 * 1024
@@ -43,19 +42,8 @@ def test_mail_bombs_are_read_within_bounded_memory_and_stop_nothing(
     database: str, dovecot: Dovecot, tmp_path: Path
 ) -> None:
     login, password = dovecot.add_user()
-    cipher = FieldCipher([base64.b64decode(KEY)])
-    seed_inbox(
-        database,
-        manager="bombs@example.com",
-        imap={
-            "host": dovecot.host,
-            "port": dovecot.port,
-            "user": login,
-            "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
-        },
-        smtp=("127.0.0.1", 1),  # acknowledgements wait in the outbox; not this test's concern
-        keywords=["printer"],
-    )
+    # Acknowledgements go to a closed port and wait in the outbox: not this test's concern.
+    seed_dovecot_inbox(database, dovecot, login, password, key=KEY, manager="bombs@example.com")
     dovecot.append(login, password, ordinary("warm-up"))
     env = cli_env(
         DATABASE_URL=database,
