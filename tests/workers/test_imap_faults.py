@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import clock
 from app.core.config import Settings
-from app.core.database import make_sessionmaker
 from app.inboxes.models import EmailInbox
 from app.intake.models import ProcessedEmail
 from app.outbox.models import OutgoingEmail
@@ -45,13 +43,6 @@ def mail(number: int) -> bytes:
     return small.replace(
         b"\r\n\r\nprinter\r\n", b"\r\n\r\n" + b"printer page 0123456789\r\n" * 6000
     )
-
-
-@pytest.fixture
-async def engine_sessions(database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(database)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def through(database: str, inbox_id: int, proxy: CuttingProxy) -> None:
@@ -89,7 +80,7 @@ async def poll_until_healthy(
 
 async def test_connections_cut_mid_fetch_lose_nothing_and_double_nothing(
     database: str,
-    engine_sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
     dovecot: Dovecot,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
@@ -111,22 +102,22 @@ async def test_connections_cut_mid_fetch_lose_nothing_and_double_nothing(
         through(database, inbox_id, proxy)
         async with asyncio.timeout(DEADLINE_SECONDS):
             fresh_errors = await poll_until_healthy(
-                engine_sessions, settings, inbox_id, monkeypatch, skipping
+                sessions, settings, inbox_id, monkeypatch, skipping
             )
-            assert (await inbox_row(engine_sessions, inbox_id)).last_seen_uid == 15
+            assert (await inbox_row(sessions, inbox_id)).last_seen_uid == 15
 
             # Known position from now on: new UIDs are read after it, \Seen or not.
             for number in range(16, 21):
                 dovecot.append(login, password, mail(number))
             proxy.plan += [Cut(FETCH_BODY, nth=2), Cut(STORE, when="unsent")]  # message 17
-            async with engine_sessions() as session, session.begin():  # "poll now"
+            async with sessions() as session, session.begin():  # "poll now"
                 inbox = await session.get_one(EmailInbox, inbox_id)
                 inbox.next_poll_at = clock.now()
             later_errors = await poll_until_healthy(
-                engine_sessions, settings, inbox_id, monkeypatch, skipping
+                sessions, settings, inbox_id, monkeypatch, skipping
             )
 
-    async with engine_sessions() as session:
+    async with sessions() as session:
         titles = Counter(await session.scalars(select(Ticket.title)))
         outcomes = Counter(
             await session.scalars(
@@ -142,7 +133,7 @@ async def test_connections_cut_mid_fetch_lose_nothing_and_double_nothing(
     # While it happened the inbox said so, once per cut session; then it cleared.
     assert len(fresh_errors) == 5 and len(later_errors) == 2
     assert all("broke off" in error for error in fresh_errors + later_errors)
-    row = await inbox_row(engine_sessions, inbox_id)
+    row = await inbox_row(sessions, inbox_id)
     assert row.last_error is None and row.last_seen_uid == 20 and row.lease_until is None
 
 
@@ -156,7 +147,7 @@ async def test_connections_cut_mid_fetch_lose_nothing_and_double_nothing(
 async def test_a_connection_dropped_in_idle_ends_the_session_at_once(
     when: CutWhen,
     database: str,
-    engine_sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession],
     dovecot: Dovecot,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
@@ -169,7 +160,7 @@ async def test_a_connection_dropped_in_idle_ends_the_session_at_once(
         through(database, inbox_id, proxy)
         poller = InboxPoller(
             settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}),
-            engine_sessions,
+            sessions,
         )
         # It would idle for ten minutes, waking every 20 s: the drop must end it sooner.
         monkeypatch.setattr(poller, "idle_seconds", 20)
@@ -177,16 +168,14 @@ async def test_a_connection_dropped_in_idle_ends_the_session_at_once(
         await poller.step()
         async with asyncio.timeout(5):
             await poller.sessions[inbox_id]
-        row = await inbox_row(engine_sessions, inbox_id)
+        row = await inbox_row(sessions, inbox_id)
         assert proxy.cuts == [Cut(rb" IDLE", when=when)]
         assert row.last_error and "broke off" in row.last_error and row.lease_until is None
 
         dovecot.append(login, password, mail(2))  # arrived while it was down
         async with asyncio.timeout(DEADLINE_SECONDS):
-            errors = await poll_until_healthy(
-                engine_sessions, settings, inbox_id, monkeypatch, skipping
-            )
+            errors = await poll_until_healthy(sessions, settings, inbox_id, monkeypatch, skipping)
     assert errors == []
-    async with engine_sessions() as session:
+    async with sessions() as session:
         titles = sorted(await session.scalars(select(Ticket.title)))
     assert titles == ["printer 1", "printer 2"]

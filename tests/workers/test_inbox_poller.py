@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.database import make_sessionmaker
 from app.inboxes.models import EmailInbox
 from app.intake import ingest
 from app.intake.models import ProcessedEmail
@@ -32,13 +30,6 @@ def message(number: int, subject: str = "printer") -> bytes:
         f"From: r{number}@example.org\r\nSubject: {subject} {number}\r\n"
         f"Message-ID: <poll-{number}@example.org>\r\n\r\nprinter\r\n"
     ).encode()
-
-
-@pytest.fixture
-async def sessions(database: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(database)
-    yield make_sessionmaker(engine)
-    await engine.dispose()
 
 
 def inbox_for(database: str, dovecot: Dovecot, login: str, password: str, name: str) -> int:

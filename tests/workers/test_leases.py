@@ -11,11 +11,10 @@ from collections import defaultdict
 from functools import partial
 from pathlib import Path
 
-from app.core.crypto import FieldCipher
 from tests.dovecot import Dovecot
 from tests.processes import cli_env
 from tests.smtp import SmtpServer
-from tests.workers.helpers import query, seed_inbox, wait_until, worker
+from tests.workers.helpers import query, seed_dovecot_inbox, wait_until, worker
 
 KEY = base64.b64encode(os.urandom(32)).decode()
 
@@ -41,40 +40,33 @@ def sessions(output: str) -> list[tuple[int, str, float, str]]:
 def test_two_workers_share_inboxes_without_overlap(
     database: str, dovecot: Dovecot, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    cipher = FieldCipher([base64.b64decode(KEY)])
     boxes = []
     for index in range(4):
         login, password = dovecot.add_user()
         boxes.append((login, password))
-        seed_inbox(
+        seed_dovecot_inbox(
             database,
+            dovecot,
+            login,
+            password,
+            key=KEY,
             manager="lease@example.com",
             name=f"Box {index}",
-            imap={
-                "host": dovecot.host,
-                "port": dovecot.port,
-                "user": login,
-                "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
-            },
             smtp=(smtp_server.host, smtp_server.port),
-            keywords=["printer"],
         )
     # A fifth inbox that is inactive, and a sixth of a suspended manager: never read.
     for name, manager in (("Inactive", "lease@example.com"), ("Suspended", "gone@example.com")):
         login, password = dovecot.add_user()
         dovecot.append(login, password, message(9, 9))
-        seed_inbox(
+        seed_dovecot_inbox(
             database,
+            dovecot,
+            login,
+            password,
+            key=KEY,
             manager=manager,
             name=name,
-            imap={
-                "host": dovecot.host,
-                "port": dovecot.port,
-                "user": login,
-                "password": cipher.encrypt(password, context="email_inboxes.imap_password"),
-            },
             smtp=(smtp_server.host, smtp_server.port),
-            keywords=["printer"],
         )
     query(database, "UPDATE email_inboxes SET is_active = false WHERE name = 'Inactive'")
     query(
