@@ -99,12 +99,10 @@ class _NonBlockingQueueHandler(logging.handlers.QueueHandler):
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         # The message is formatted here (its arguments may not survive the thread hop);
-        # the extra fields stay on the record for GELF.
+        # the extra fields stay on the record for GELF. A traceback is text already:
+        # RedactionFilter, on this handler, formatted it.
         record = copy.copy(record)
         record.msg, record.args = record.getMessage(), None
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-            record.exc_info = None
         return record
 
 
