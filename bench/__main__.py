@@ -1,145 +1,415 @@
-"""`make bench`: measure the service against a ceiling on the same machine.
+"""`make bench`: how fast the project is against the ceiling of the same machine.
 
-1. HTTP: starts `python -m app serve` on a throwaway embedded PostgreSQL and times
-   `/health` (no database) and `/ready` (one `SELECT 1`) over loopback HTTP, against
-   the ceiling of a bare asyncpg `SELECT 1` loop on the same server.
-2. Mail parsing: the shared corpus (or the project's samples) through
-   `parse_email` + `classify`, against the ceiling of the standard library's
-   `email.message_from_bytes` alone; and each mail bomb of tests/intake/bombs.py,
-   against the standard library's bare parse of the same bytes.
+Everything runs in one go on one throwaway PostgreSQL (pgserver) with BENCH_TICKETS
+tickets (default 1,000,000) seeded:
 
-Prints rates and their ratio to the ceiling. Informative only: nothing here passes
-or fails.
+1. HTTP, with wrk (`-t2 -c32`, BENCH_WARMUP s of warm-up, then BENCH_SECONDS s), for
+   WEB_CONCURRENCY 1 and 2: the public submit and the status link of
+   `python -m app serve` (workers on) against the bare FastAPI + asyncpg ceiling app
+   of bench/ceiling.py (one INSERT / one SELECT by key) served the same way; the
+   manager's filtered ticket page and full-text search (p50/p99); the largest
+   resident memory of any server process under that load.
+2. Email: a BENCH_BACKLOG-mail backlog (default 1,000) in a real Dovecot, read by
+   the server's worker, against imaplib fetching the same mailbox in batches of 100
+   and parsing it with the standard library; the latency of one new mail with IDLE.
+3. Keyword routing with 10 to 10,000 keywords; mail parsing and the mail bombs.
+4. EXPLAIN (ANALYZE, BUFFERS) of the ticket page's and the search's queries.
+
+Prints each figure beside its ceiling and target, and writes the same to
+bench/results/latest.md. Informative: nothing here passes or fails a build.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
+import platform
+import re
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pgserver
 
-from tests.processes import cli_env, serve
+from bench import mail, parsing, routing, seed
+from bench.ceiling import SCHEMA
+from app.core.config import normalize_database_url
+from bench.load import LoadResult, MemoryWatch, warm_then_measure
+from tests.dovecot import running_dovecot
+from tests.processes import PROJECT_ROOT, Server, cli_env, run_cli, serve
+from tests.smtp import running_smtp_server
 
-REQUESTS = 2000
-CONCURRENCY = 10
-
-
-async def _http_rate(url: str) -> float:
-    async with httpx.AsyncClient() as client:
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(REQUESTS):
-            queue.put_nowait(i)
-
-        async def worker() -> None:
-            while not queue.empty():
-                queue.get_nowait()
-                (await client.get(url)).raise_for_status()
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return REQUESTS / (time.perf_counter() - started)
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+WARMUP = float(os.environ.get("BENCH_WARMUP", "3"))
+TICKETS = int(os.environ.get("BENCH_TICKETS", "1000000"))
+BACKLOG = int(os.environ.get("BENCH_BACKLOG", "1000"))
+IDLE_SAMPLES = int(os.environ.get("BENCH_IDLE_SAMPLES", "20"))
+CONCURRENCIES = tuple(int(n) for n in os.environ.get("BENCH_CONCURRENCY", "1,2").split(","))
+SECRET_KEY = "bench-secret-key-" + "x" * 40
+ENCRYPTION_KEY = "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI="  # 32 bytes, base64
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 
-async def _ceiling_rate(socket_dir: str) -> float:
-    pool = await asyncpg.create_pool(
-        host=socket_dir, user="postgres", database="postgres", max_size=CONCURRENCY
+@dataclass
+class Report:
+    lines: list[str] = field(default_factory=list)
+
+    def say(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def row(self, *cells: object) -> None:
+        self.say("| " + " | ".join(str(c) for c in cells) + " |")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def ceiling_app(dsn: str, processes: int) -> Iterator[str]:
+    """bench/ceiling.py under uvicorn as `python -m app serve` runs: uvloop, httptools,
+    no access log, `processes` processes."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "bench.ceiling:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
+            "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+            "--log-level", "warning",
+        ],  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "BENCH_CEILING_DSN": dsn},
     )
     try:
-
-        async def worker(n: int) -> None:
-            for _ in range(n):
-                await pool.fetchval("SELECT 1")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(REQUESTS // CONCURRENCY) for _ in range(CONCURRENCY)))
-        return REQUESTS / (time.perf_counter() - started)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/items/00000000-0000-0000-0000-000000000000").status_code:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url
     finally:
-        await pool.close()
+        process.terminate()
+        process.wait(30)
 
 
-def mail_rates() -> tuple[int, float, float]:
-    """(messages, parsed per second by the pipeline, by the bare standard library)."""
-    import email
-    import email.policy
+def load(url: str, script: str, **env: str) -> LoadResult:
+    return warm_then_measure(url, script, warmup=WARMUP, seconds=SECONDS, **env)
 
-    from app.intake.classify import classify
-    from app.intake.parse import parse_email
 
-    root = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "mail"
-    if not root.is_dir():
-        root = Path(__file__).resolve().parents[1] / "tests" / "intake" / "samples"
-    raws = [
-        p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name not in ("PROVENANCE.md", ".gitattributes")
+def access_token(base_url: str) -> str:
+    answer = httpx.post(
+        f"{base_url}/api/v1/auth/login",
+        json={"email": seed.MANAGER_EMAIL, "password": seed.PASSWORD},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def write_lines(path: Path, lines: list[str]) -> str:
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+PAGE_FILTERS = [
+    "", "state=new", "state=in_progress", "source=email", "state=closed&source=web",
+]  # fmt: skip
+SEARCHES = [
+    "q=printer", "q=drukarka+sie%C4%87", "q=invoice+problem", "q=monit", "q=vpn&state=new",
+    "q=problem+1234", "q=kabel+projektor",
+]  # fmt: skip
+
+
+def explain(dsn: str, board_id: int) -> list[str]:
+    """EXPLAIN (ANALYZE, BUFFERS) of the dashboard's first page, filtered and searched,
+    compiled from the same query builder the API uses."""
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+    from app.core.pagination import DEFAULT_LIMIT, keyset_query
+    from app.tickets.service import TICKET_ORDER, ticket_filter
+
+    plans = []
+    for title, state, q in (
+        ("ticket page, state=new", "new", None),
+        ("search, q=printer", None, "printer"),
+        ("search, q=kabel projektor", None, "kabel projektor"),
+    ):
+        query = keyset_query(
+            ticket_filter(board_id, state=state, source=None, q=q),
+            key=TICKET_ORDER,
+            limit=DEFAULT_LIMIT,
+            cursor=None,
+        )
+        compiled = query.compile(dialect=asyncpg_dialect())
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+
+        async def run(sql: str = compiled.string, params: list[object] = params) -> list[str]:
+            conn = await asyncpg.connect(dsn)
+            try:
+                rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
+                return [r[0] for r in rows]
+            finally:
+                await conn.close()
+
+        plans.append(f"-- {title}")
+        plans.extend(asyncio.run(run()))
+    return plans
+
+
+def ratio(value: float, ceiling: float) -> str:
+    return f"{value / ceiling:.2f}x" if ceiling else "-"
+
+
+def http_scenarios(
+    report: Report, dsn: str, env: dict[str, str], board_id: int, files: dict[str, str]
+) -> None:
+    for processes in CONCURRENCIES:
+        report.say()
+        report.say(f"### HTTP, WEB_CONCURRENCY={processes} (wrk -t2 -c32, {SECONDS:.0f} s)")
+        report.say()
+        with ceiling_app(dsn, processes) as url:
+            bare_insert = load(f"{url}/items", "submit.lua", BENCH_PATH="/items")
+            bare_select = load(url, "paths.lua", BENCH_PATHS=files["items"])
+        with serve(free_port(), {**env, "WEB_CONCURRENCY": str(processes)}) as server:
+            server.wait_until_ready()
+            with MemoryWatch(server.process.pid) as memory:
+                submit = load(
+                    server.base_url, "submit.lua",
+                    BENCH_PATH=f"/api/v1/public/boards/{seed.FORM_ID}/tickets",
+                )  # fmt: skip
+                status = load(server.base_url, "paths.lua", BENCH_PATHS=files["tickets"])
+                auth = f"Bearer {access_token(server.base_url)}"
+                page = load(
+                    server.base_url, "paths.lua", BENCH_PATHS=files["page"], BENCH_AUTH=auth
+                )
+                search = load(
+                    server.base_url, "paths.lua", BENCH_PATHS=files["search"], BENCH_AUTH=auth
+                )
+            check_server(server)
+        report.row("scenario", "project", "ceiling", "ratio", "target")
+        report.row("---", "---", "---", "---", "---")
+        report.row(
+            "public submit", f"{submit.rate:.0f} req/s, p99 {submit.p99_ms:.0f} ms"
+            + failures(submit), f"{bare_insert.rate:.0f} req/s (INSERT)",
+            ratio(submit.rate, bare_insert.rate), "≥ 0.5x",
+        )  # fmt: skip
+        report.row(
+            "status link", f"{status.rate:.0f} req/s, p99 {status.p99_ms:.0f} ms"
+            + failures(status), f"{bare_select.rate:.0f} req/s (SELECT)",
+            ratio(status.rate, bare_select.rate), "≥ 0.7x",
+        )  # fmt: skip
+        report.row(
+            f"ticket page ({TICKETS:,} tickets)",
+            f"{page.rate:.0f} req/s, p50 {page.p50_ms:.1f} ms, p99 {page.p99_ms:.1f} ms"
+            + failures(page), "-", "-", "p99 ≤ 50 ms",
+        )  # fmt: skip
+        report.row(
+            f"full-text search ({TICKETS:,} tickets)",
+            f"{search.rate:.0f} req/s, p50 {search.p50_ms:.1f} ms, p99 {search.p99_ms:.1f} ms"
+            + failures(search), "-", "-", "p99 ≤ 50 ms",
+        )  # fmt: skip
+        report.row("resident memory, largest process", f"{memory.peak:.0f} MB", "-", "-", "≤ 200 MB")
+
+
+def failures(result: LoadResult) -> str:
+    return f" ({result.failed} failed)" if result.failed else ""
+
+
+def check_server(server: Server) -> None:
+    """A server that logged an error under load has not done the work it was timed on."""
+    output = server.stop()
+    errors = [line for line in output.splitlines() if '"level": "ERROR"' in line]
+    if errors:
+        print(f"the server logged {len(errors)} errors under load, e.g.:\n{errors[0]}")
+
+
+def mail_scenarios(report: Report, env: dict[str, str], url: str) -> None:
+    report.say()
+    report.say(f"### Email ingest ({BACKLOG:,}-mail backlog in Dovecot)")
+    report.say()
+    report.row("scenario", "project", "ceiling", "ratio", "target")
+    report.row("---", "---", "---", "---", "---")
+    with running_dovecot(free_port()) as dovecot:
+        for processes in CONCURRENCIES:
+            with serve(free_port(), {**env, "WEB_CONCURRENCY": str(processes)}) as server:
+                server.wait_until_ready()
+                login, password = dovecot.add_user()
+                mail.fill(dovecot, login, password, BACKLOG)
+                bare = mail.ceiling_rate(dovecot, login, password)
+                with MemoryWatch(server.process.pid) as memory:
+                    inbox_id, rate = mail.project_rate(
+                        url, dovecot, login, password, key=ENCRYPTION_KEY, count=BACKLOG,
+                        name=f"Ingest {processes}",
+                    )  # fmt: skip
+                latencies = mail.idle_latencies(
+                    url, dovecot, login, password, inbox_id, IDLE_SAMPLES
+                )
+                check_server(server)
+            report.row(
+                f"ingest, WEB_CONCURRENCY={processes}", f"{rate:.0f} emails/s",
+                f"{bare:.0f} emails/s (imaplib batches of 100 + email parse)",
+                ratio(rate, bare), "≥ 0.5x",
+            )  # fmt: skip
+            report.row(
+                f"APPEND → ticket with IDLE, WEB_CONCURRENCY={processes}",
+                f"p50 {mail.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
+                "-", "-", "p50 ≤ 0.5 s",
+            )  # fmt: skip
+            report.row(
+                f"resident memory while ingesting, WEB_CONCURRENCY={processes}",
+                f"{memory.peak:.0f} MB", "-", "-", "≤ 200 MB",
+            )  # fmt: skip
+
+
+def routing_scenario(report: Report) -> None:
+    report.say()
+    report.say("### Keyword routing (one mail, 100 boards)")
+    report.say()
+    report.row("keywords", "time per mail", "vs 10 keywords")
+    report.row("---", "---", "---")
+    base = routing.seconds_per_mail(10)
+    for count in (10, 1_000, 10_000):
+        took = routing.seconds_per_mail(count)
+        report.row(f"{count:,}", f"{took * 1e6:.0f} µs", f"{took / base:.1f}x")
+
+
+def parsing_scenario(report: Report) -> None:
+    count, pipeline, bare = parsing.mail_rates()
+    report.say()
+    report.say(f"### Mail parsing alone ({count} messages, one core)")
+    report.say()
+    report.row("measure", "msg/s", "vs ceiling")
+    report.row("---", "---", "---")
+    report.row("ceiling: email.message_from_bytes", f"{bare:.0f}", "1.00x")
+    report.row("parse_email + classify", f"{pipeline:.0f}", ratio(pipeline, bare))
+    report.say()
+    report.row("mail bomb (tests/intake/bombs.py)", "parse_email", "bare standard library")
+    report.row("---", "---", "---")
+    for name, parsed, bare_parse in parsing.bomb_times():
+        report.row(name, f"{parsed * 1000:.0f} ms", f"{bare_parse * 1000:.0f} ms")
+
+
+def machine(dsn: str) -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        line.split()[1]
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+
+    async def version() -> str:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return str(await conn.fetchval("SHOW server_version"))
+        finally:
+            await conn.close()
+
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    return [
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- CPU: {os.cpu_count()} × {cpu}",
+        f"- memory: {int(memory) // 1024:,} MB",
+        f"- Python {platform.python_version()}, PostgreSQL {asyncio.run(version())} "
+        f"(embedded pgserver), {wrk_version.split(' [')[0].strip()}",
+        f"- tickets seeded: {TICKETS:,}; wrk -t2 -c32, {WARMUP:.0f} s warm-up, "
+        f"{SECONDS:.0f} s measured",
     ]
-    started = time.perf_counter()
-    for raw in raws:
-        email.message_from_bytes(raw, policy=email.policy.default)
-    ceiling = len(raws) / (time.perf_counter() - started)
-    started = time.perf_counter()
-    for raw in raws:
-        classify(parse_email(raw))
-    pipeline = len(raws) / (time.perf_counter() - started)
-    return len(raws), pipeline, ceiling
-
-
-def bomb_times() -> list[tuple[str, float, float]]:
-    """(bomb, seconds to parse_email it, seconds for the standard library's bare parse
-    of the same bytes) for each hostile message of tests/intake/bombs.py."""
-    import email
-    import email.policy
-
-    from app.intake.parse import parse_email
-    from tests.intake.bombs import BOMBS
-
-    times = []
-    for name, build in BOMBS.items():
-        raw = build()
-        started = time.perf_counter()
-        email.message_from_bytes(raw, policy=email.policy.compat32)
-        bare = time.perf_counter() - started
-        started = time.perf_counter()
-        parse_email(raw)
-        times.append((name, time.perf_counter() - started, bare))
-    return times
 
 
 def main() -> None:
+    report = Report()
     with tempfile.TemporaryDirectory() as tmp:
         server = pgserver.get_server(Path(tmp) / "pg", cleanup_mode="delete")
         try:
             url = server.get_uri()
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-            env = cli_env(DATABASE_URL=url, DATA_DIR=tmp, LOG_LEVEL="WARNING")
-            with serve(port, env) as app:
-                app.wait_until_ready()
-                health = asyncio.run(_http_rate(f"{app.base_url}/health"))
-                ready = asyncio.run(_http_rate(f"{app.base_url}/ready"))
-            ceiling = asyncio.run(_ceiling_rate(str(Path(tmp) / "pg")))
+            dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
+            with running_smtp_server(free_port()) as smtp:
+                env = cli_env(
+                    DATABASE_URL=url,
+                    DATA_DIR=tmp,
+                    SECRET_KEY=SECRET_KEY,
+                    ENCRYPTION_KEY=ENCRYPTION_KEY,
+                    SMTP_HOST=smtp.host,
+                    SMTP_PORT=str(smtp.port),
+                    SMTP_SECURITY="none",
+                    SMTP_FROM="Tracker <tracker@example.com>",
+                    PUBLIC_BASE_URL="http://tracker.example.com",
+                )
+                migrated = run_cli("migrate", env=env)
+                assert migrated.returncode == 0, migrated.stderr
+                asyncio.run(_execute(dsn, SCHEMA))
+                print(f"seeding {TICKETS:,} tickets…", flush=True)
+                started = time.perf_counter()
+                ids = asyncio.run(seed.seed(dsn, TICKETS))
+                print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+                tickets, items = asyncio.run(seed.sample_uuids(dsn, 20_000))
+                board = ids["board_id"]
+                files = {
+                    "tickets": write_lines(
+                        Path(tmp) / "tickets.txt", [f"/api/v1/public/tickets/{u}" for u in tickets]
+                    ),
+                    "items": write_lines(Path(tmp) / "items.txt", [f"/items/{u}" for u in items]),
+                    "page": write_lines(
+                        Path(tmp) / "page.txt",
+                        [f"/api/v1/boards/{board}/tickets?{f}" for f in PAGE_FILTERS],
+                    ),
+                    "search": write_lines(
+                        Path(tmp) / "search.txt",
+                        [f"/api/v1/boards/{board}/tickets?{q}" for q in SEARCHES],
+                    ),
+                }
+                report.say("# make bench: latest results")
+                report.say()
+                for line in machine(dsn):
+                    report.say(line)
+                http_scenarios(report, dsn, env, board, files)
+                mail_scenarios(report, env, normalize_database_url(url))
+                plans = explain(dsn, board)
         finally:
             server.cleanup()
-    print(f"{'measure':<34}{'req/s':>10}{'vs ceiling':>12}")
-    print(f"{'ceiling: asyncpg SELECT 1':<34}{ceiling:>10.0f}{1:>12.2f}")
-    print(f"{'GET /ready (SELECT 1 over HTTP)':<34}{ready:>10.0f}{ready / ceiling:>12.2f}")
-    print(f"{'GET /health (no database)':<34}{health:>10.0f}{health / ceiling:>12.2f}")
-    count, pipeline, bare = mail_rates()
-    print()
-    print(f"{'mail parsing (' + str(count) + ' messages)':<34}{'msg/s':>10}{'vs ceiling':>12}")
-    print(f"{'ceiling: email.message_from_bytes':<34}{bare:>10.0f}{1:>12.2f}")
-    print(f"{'parse_email + classify':<34}{pipeline:>10.0f}{pipeline / bare:>12.2f}")
-    print()
-    print(f"{'mail bombs (tests/intake/bombs.py)':<34}{'ms':>10}{'bare ms':>12}")
-    for name, parsed, bare_parse in bomb_times():
-        print(f"{'parse_email: ' + name:<34}{parsed * 1000:>10.0f}{bare_parse * 1000:>12.0f}")
+    routing_scenario(report)
+    parsing_scenario(report)
+    report.say()
+    report.say("### Query plans at the seeded size")
+    report.say()
+    report.say("```")
+    for line in plans:
+        report.say(line)
+    report.say("```")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(report.lines) + "\n")
+    print(f"\nwritten to {RESULTS.relative_to(PROJECT_ROOT)}")
+
+
+async def _execute(dsn: str, sql: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 if __name__ == "__main__":

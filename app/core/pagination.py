@@ -58,6 +58,22 @@ def page_of(rows: list[Any], limit: int, *, key: Any) -> tuple[list[Any], str | 
     return rows[:limit], encode_cursor(created_at, row_id)
 
 
+def keyset_query(
+    query: Select[M],
+    *,
+    key: tuple[InstrumentedAttribute[datetime], InstrumentedAttribute[int]],
+    limit: int,
+    cursor: str | None,
+) -> Select[M]:
+    """`query` newest first on `key` (its created_at and id columns), after `cursor`,
+    one row more than a page (to know whether another page follows)."""
+    created_at, row_id = key
+    if cursor:
+        after = decode_cursor(cursor)
+        query = query.where(tuple_(created_at, row_id) < after)
+    return query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+
+
 async def keyset_page(
     session: AsyncSession,
     query: Select[M],
@@ -66,17 +82,12 @@ async def keyset_page(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[M], str | None]:
-    """One page of `query`, newest first on `key` (its created_at and id columns),
-    and the cursor after it.
+    """One page of `query`, newest first on `key`, and the cursor after it.
 
     The id breaks ties on the timestamp, and a cursor names the last row seen rather
     than an offset, so rows arriving between pages are neither skipped nor repeated.
     A cursor this list did not give out is a 422 (`invalid_cursor`).
     """
     created_at, row_id = key
-    if cursor:
-        after = decode_cursor(cursor)
-        query = query.where(tuple_(created_at, row_id) < after)
-    query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
-    rows = list(await session.scalars(query))
+    rows = list(await session.scalars(keyset_query(query, key=key, limit=limit, cursor=cursor)))
     return page_of(rows, limit, key=lambda r: (getattr(r, created_at.key), getattr(r, row_id.key)))
