@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from app.boards.routing import Candidate, route_email
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.boards.routing import Candidate, KeywordIndex, matches, route_email
 
 PRINTERS = Candidate(1, "Printers", ("printer", "drukarka"))
 NETWORK = Candidate(2, "Network", ("wifi", "VPN access"))
@@ -45,3 +48,40 @@ def test_several_without_a_single_subject_match_are_ambiguous() -> None:
 
 def test_no_boards_no_match() -> None:
     assert route_email("printer", "", []).reason == "no_match"
+
+
+# The index must answer exactly what searching the text for every keyword answers.
+_PIECES = st.sampled_from(
+    ["printer", "Printer", "PRINTER", "drukarka", "Żółw", "żółw", "ß", "ss", "ſ", "s", "a1",
+     "_", "-", ".", "#", " ", "\n", "net", ".net", "(", "'", "é", "e\u0301", "K", "\u212a", "k"]
+)  # fmt: skip
+_TEXT = st.lists(_PIECES, max_size=12).map("".join)
+
+
+def _naive(text: str, boards: list[Candidate]) -> set[int]:
+    return {
+        b.board_id for b in boards if any(k and matches(k, text) for k in b.keywords)
+    }
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    keywords=st.lists(st.lists(_TEXT.filter(str.strip), min_size=1, max_size=4), max_size=4),
+    text=_TEXT,
+)
+def test_the_keyword_index_finds_what_a_search_per_keyword_finds(
+    keywords: list[list[str]], text: str
+) -> None:
+    boards = [Candidate(i + 1, f"B{i}", tuple(k)) for i, k in enumerate(keywords)]
+    index = KeywordIndex.of(boards)
+    assert {boards[i].board_id for i in index.matching(text)} == _naive(text, boards)
+
+
+def test_routing_among_ten_thousand_keywords_finds_the_one_that_matches() -> None:
+    boards = [
+        Candidate(b, f"Board {b}", tuple(f"topic{b}x{k}" for k in range(100))) for b in range(100)
+    ]
+    boards[42] = Candidate(42, "Printers", (*boards[42].keywords, "paper jam"))
+    route = route_email("Help", "there is a PAPER JAM again; topic7x3000 is not a keyword", boards)
+    assert route.board_id == 42
+    assert route_email("topic7x99 and topic8x0", "", boards).reason == "ambiguous"
