@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import EmailStr, SecretStr, TypeAdapter, ValidationError
 from sqlalchemy.exc import StatementError
@@ -56,25 +56,36 @@ def _exit_cleanly_on_signals() -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from app.main import create_app
 
     host = args.host or settings.HOST
     port = args.port or settings.PORT
-    _migrate(settings)
+    url = _migrate(settings)
     _exit_cleanly_on_signals()
-    log.info("serving", extra={"host": host, "port": port})
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.FORWARDED_ALLOW_IPS,
-        timeout_graceful_shutdown=20,
-    )
+    processes = settings.web_concurrency
+    log.info("serving", extra={"host": host, "port": port, "processes": processes})
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS,
+        "timeout_graceful_shutdown": 20,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Each process builds its app from the environment, as this one did: the database
+    # this process resolved (the embedded one, if it started it) is handed down, and
+    # development keys are read from DATA_DIR as this process wrote them. uvicorn's supervisor shares the socket,
+    # restarts a process that dies and stops them all on SIGTERM.
+    os.environ["DATABASE_URL"] = url
+    uvicorn.run("app.main:app_from_environment", factory=True, workers=processes, **options)
     return 0
 
 

@@ -264,3 +264,13 @@ def create_app(
     app.include_router(api)
     app.router.default = _spa_fallback(frontend_dist)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several server processes (WEB_CONCURRENCY > 1): configured
+    from the environment alone, as `python -m app serve` is."""
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

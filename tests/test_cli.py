@@ -17,11 +17,11 @@ from sqlalchemy.pool import NullPool
 
 from tests.conftest import free_port
 from tests.database import DatabaseServer
-from tests.processes import Server, cli_env, run_cli, serve
+from tests.processes import Server, cli_env, run_cli, serve, wait_until
 from tests.test_migrations import TEN_TABLES
 
 
-def postgres_stopped(pid: int, deadline: float = 30.0) -> bool:
+def process_gone(pid: int, deadline: float = 30.0) -> bool:
     """True once the process is gone (a zombie awaiting its reaper counts as gone)."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
@@ -56,10 +56,36 @@ def test_serve_with_no_settings_runs_on_an_embedded_database(
     assert process.returncode == 0, output
     # The embedded PostgreSQL stopped with it, and the dev keys were generated once.
     assert not pid_file.exists()
-    assert postgres_stopped(postgres_pid)
+    assert process_gone(postgres_pid)
     assert (data_dir / "dev-keys" / "secret_key").exists()
     assert "generated a development key" in output
     assert '"message": "request"' in output  # JSON access lines
+
+
+def test_web_concurrency_serves_from_several_processes_on_one_embedded_database(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    env = cli_env(DATA_DIR=str(data_dir), HOST="127.0.0.1", WEB_CONCURRENCY="2")
+    with serve(free_port(), env) as server:
+        server.wait_until_ready()
+        supervisor = psutil.Process(server.process.pid)
+
+        def serving_processes() -> list[psutil.Process]:
+            return [p for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())]
+
+        wait_until(lambda: len(serving_processes()) == 2, what="two server processes")
+        with httpx.Client(base_url=server.base_url) as client:
+            for _ in range(20):
+                assert client.get("/ready").json() == {"status": "ready"}
+        postgres_pid = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
+        children = serving_processes()
+        output = server.stop(signal.SIGTERM)
+    assert server.process.returncode == 0, output
+    assert all(process_gone(child.pid) for child in children)  # gone, or zombies
+    assert process_gone(postgres_pid)
+    assert output.count('"message": "workers started"') == 2, output
+    assert '"message": "request"' in output  # each process logs as the first did
 
 
 def _tables_and_indexes(url: str) -> tuple[set[str], set[str]]:

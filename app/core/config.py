@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -71,6 +72,10 @@ class Settings(BaseSettings):
     FORWARDED_ALLOW_IPS: str = "127.0.0.1"
 
     WORKERS_ENABLED: bool = True
+    # Server processes sharing the port (`python -m app serve`); unset: one per CPU in
+    # production, one in development. Each runs the background workers too: their
+    # leases keep them from working on the same row.
+    WEB_CONCURRENCY: int | None = Field(default=None, ge=1, le=64)
     # How long a worker's claim on an inbox or a mail lasts without renewal: after a
     # crash, another worker takes over once it runs out.
     WORKER_LEASE_SECONDS: float = Field(default=90, ge=2, le=3600)
@@ -134,6 +139,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.APP_ENV == "production"
+
+    @property
+    def web_concurrency(self) -> int:
+        if self.WEB_CONCURRENCY is not None:
+            return self.WEB_CONCURRENCY
+        return (os.cpu_count() or 1) if self.is_production else 1
 
     @property
     def public_submit_rate(self) -> RateLimit:
