@@ -82,8 +82,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     # Each process builds its app from the environment, as this one did: the database
     # this process resolved (the embedded one, if it started it) is handed down, and
-    # development keys are read from DATA_DIR as this process wrote them. uvicorn's supervisor shares the socket,
-    # restarts a process that dies and stops them all on SIGTERM.
+    # development keys are read from DATA_DIR as this process wrote them. uvicorn's
+    # supervisor shares the socket, restarts a process that dies and stops them all on
+    # SIGTERM.
     os.environ["DATABASE_URL"] = url
     uvicorn.run("app.main:app_from_environment", factory=True, workers=processes, **options)
     return 0

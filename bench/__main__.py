@@ -39,9 +39,9 @@ import asyncpg
 import httpx
 import pgserver
 
+from app.core.config import normalize_database_url
 from bench import mail, parsing, routing, seed
 from bench.ceiling import SCHEMA
-from app.core.config import normalize_database_url
 from bench.load import LoadResult, MemoryWatch, warm_then_measure
 from tests.dovecot import running_dovecot
 from tests.processes import PROJECT_ROOT, Server, cli_env, run_cli, serve
@@ -85,11 +85,11 @@ def ceiling_app(dsn: str, processes: int) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "bench.ceiling:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(processes),
-            "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-            "--log-level", "warning",
-        ],  # fmt: skip
+            *(sys.executable, "-m", "uvicorn", "bench.ceiling:create_app", "--factory"),
+            *("--host", "127.0.0.1", "--port", str(port), "--workers", str(processes)),
+            *("--loop", "uvloop", "--http", "httptools", "--no-access-log"),
+            *("--log-level", "warning"),
+        ],
         cwd=PROJECT_ROOT,
         env={**os.environ, "BENCH_CEILING_DSN": dsn},
     )
@@ -224,7 +224,9 @@ def http_scenarios(
             f"{search.rate:.0f} req/s, p50 {search.p50_ms:.1f} ms, p99 {search.p99_ms:.1f} ms"
             + failures(search), "-", "-", "p99 ≤ 50 ms",
         )  # fmt: skip
-        report.row("resident memory, largest process", f"{memory.peak:.0f} MB", "-", "-", "≤ 200 MB")
+        report.row(
+            "resident memory, largest process", f"{memory.peak:.0f} MB", "-", "-", "≤ 200 MB"
+        )
 
 
 def failures(result: LoadResult) -> str:

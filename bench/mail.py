@@ -31,8 +31,7 @@ def message(n: int) -> bytes:
     mail["Date"] = format_datetime(datetime.now(UTC))
     body = (
         f"Hello,\n\nsince this morning the printer in room {n % 500} stops with a "
-        f"{WORDS[(n // 3) % len(WORDS)]} message after two pages.\n" * 3
-        + "\nThanks,\nReporter\n"
+        f"{WORDS[(n // 3) % len(WORDS)]} message after two pages.\n" * 3 + "\nThanks,\nReporter\n"
     )
     mail.set_content(body)
     if n % 4 == 0:

@@ -185,7 +185,7 @@ TICKET_ORDER = (Ticket.created_at, Ticket.id)
 
 def ticket_filter(
     board_id: int, *, state: str | None, source: str | None, q: str | None
-) -> Select[tuple[Ticket]]:
+) -> Select[Ticket]:
     """A board's tickets, filtered as the dashboard asks (`make bench` explains it)."""
     query = select(Ticket).where(Ticket.board_id == board_id)
     if state:

@@ -59,9 +59,7 @@ _TEXT = st.lists(_PIECES, max_size=12).map("".join)
 
 
 def _naive(text: str, boards: list[Candidate]) -> set[int]:
-    return {
-        b.board_id for b in boards if any(k and matches(k, text) for k in b.keywords)
-    }
+    return {b.board_id for b in boards if any(k and matches(k, text) for k in b.keywords)}
 
 
 @settings(max_examples=400, deadline=None)
