@@ -102,8 +102,10 @@ class Settings(BaseSettings):
     FORWARD_MAX_ATTEMPTS: int = Field(default=5, ge=1)
     FORWARD_RETRY_BASE_SECONDS: float = Field(default=30, ge=0)
 
-    DB_POOL_SIZE: int = Field(default=10, ge=1)
-    DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
+    # No overflow by default: under a burst, opening and closing a connection per
+    # request costs the database more than waiting for a pooled one.
+    DB_POOL_SIZE: int = Field(default=20, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=0, ge=0)
     # A database that does not answer must cost a request seconds, not minutes: how
     # long to wait for a free pooled connection, for a new connection, and for one
     # statement (0: no limit; enforced by the server, and by the client a little

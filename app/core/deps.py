@@ -14,7 +14,9 @@ from app.core.database import request_transaction
 from app.core.pagination import MAX_LIMIT
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`
+# in a worker thread, a thread hop on every request.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -22,7 +24,7 @@ def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The client's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
     return request.client.host if request.client else "unknown"
 

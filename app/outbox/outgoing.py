@@ -7,12 +7,15 @@ mail worker sends it afterwards (app/workers/mail_sender.py).
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import clock
@@ -26,6 +29,7 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,  # a missing value is a bug, not an empty string
     keep_trailing_newline=True,
+    auto_reload=False,  # the templates ship with the code: no stat() per mail
 )
 _BODY_CONTEXT = "outgoing_emails.body"
 
@@ -42,6 +46,49 @@ def render(kind: str, language: str, **values: Any) -> tuple[str, str, str]:
 
 def _domain_of(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+def _row(
+    settings: Settings,
+    *,
+    kind: str,
+    to: str,
+    language: str,
+    values: dict[str, Any],
+    sensitive: bool,
+    manager_id: int | None,
+    ticket_uuid: uuid.UUID | None,
+    headers: dict[str, str] | None,
+    subject_suffix: str,
+    email_inbox_id: int | None,
+    from_address: str | None,
+) -> dict[str, Any]:
+    """The columns of one rendered mail."""
+    title, text_body, html_body = render(kind, language, **values)
+    title += subject_suffix
+    if sensitive:
+        cipher = cipher_for(settings)
+        text_body = cipher.encrypt(text_body, context=_BODY_CONTEXT)
+        html_body = cipher.encrypt(html_body, context=_BODY_CONTEXT)
+    now = clock.now()
+    return {
+        "kind": kind,
+        "to_address": to,
+        "subject": title,
+        "text_body": text_body,
+        "html_body": html_body,
+        "is_sensitive": sensitive,
+        "headers": {"Auto-Submitted": "auto-generated", **(headers or {})},
+        "message_id": make_msgid(domain=_domain_of(from_address or settings.SMTP_FROM)),
+        "language": pick_language(language),
+        "manager_id": manager_id,
+        "ticket_uuid": ticket_uuid,
+        "email_inbox_id": email_inbox_id,
+        "from_address": from_address,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 async def enqueue(
@@ -61,31 +108,82 @@ async def enqueue(
     from_address: str | None = None,
 ) -> OutgoingEmail:
     """Render and store one mail; it is sent after the transaction commits."""
-    title, text_body, html_body = render(kind, language, **values)
-    title += subject_suffix
-    if sensitive:
-        cipher = cipher_for(settings)
-        text_body = cipher.encrypt(text_body, context=_BODY_CONTEXT)
-        html_body = cipher.encrypt(html_body, context=_BODY_CONTEXT)
     mail = OutgoingEmail(
-        kind=kind,
-        to_address=to,
-        subject=title,
-        text_body=text_body,
-        html_body=html_body,
-        is_sensitive=sensitive,
-        headers={"Auto-Submitted": "auto-generated", **(headers or {})},
-        message_id=make_msgid(domain=_domain_of(from_address or settings.SMTP_FROM)),
-        language=pick_language(language),
-        manager_id=manager_id,
-        ticket_uuid=ticket_uuid,
-        email_inbox_id=email_inbox_id,
-        from_address=from_address,
-        next_attempt_at=clock.now(),
+        **_row(
+            settings,
+            kind=kind,
+            to=to,
+            language=language,
+            values=values,
+            sensitive=sensitive,
+            manager_id=manager_id,
+            ticket_uuid=ticket_uuid,
+            headers=headers,
+            subject_suffix=subject_suffix,
+            email_inbox_id=email_inbox_id,
+            from_address=from_address,
+        )
     )
     session.add(mail)
     await session.flush()
     return mail
+
+
+async def enqueue_capped(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    cap: int,
+    window: timedelta,
+    kind: str,
+    to: str,
+    language: str,
+    values: dict[str, Any],
+    ticket_uuid: uuid.UUID | None = None,
+    headers: dict[str, str] | None = None,
+    subject_suffix: str = "",
+    email_inbox_id: int | None = None,
+    from_address: str | None = None,
+) -> int | None:
+    """`enqueue`, unless the address was sent `cap` mails within `window`: the count
+    and the insert are one statement. Returns the new row's id, or None when capped."""
+    row = _row(
+        settings,
+        kind=kind,
+        to=to,
+        language=language,
+        values=values,
+        sensitive=False,
+        manager_id=None,
+        ticket_uuid=ticket_uuid,
+        headers=headers,
+        subject_suffix=subject_suffix,
+        email_inbox_id=email_inbox_id,
+        from_address=from_address,
+    )
+    return await session.scalar(
+        _capped_insert(tuple(row)), {**row, "cap": cap, "since": row["created_at"] - window}
+    )
+
+
+@lru_cache(maxsize=4)
+def _capped_insert(columns: tuple[str, ...]) -> Any:
+    """INSERT … SELECT the bound columns WHERE fewer than :cap mails went to the same
+    address since :since; built once per column set."""
+    table = cast(Table, OutgoingEmail.__table__)
+    recent = (
+        select(func.count())
+        .select_from(table)
+        .where(
+            func.lower(table.c.to_address) == func.lower(bindparam("to_address")),
+            table.c.created_at > bindparam("since", type_=table.c.created_at.type),
+        )
+        .scalar_subquery()
+    )
+    source = select(*(bindparam(c, type_=table.c[c].type).label(c) for c in columns)).where(
+        recent < bindparam("cap")
+    )
+    return insert(table).from_select(list(columns), source).returning(table.c.id)
 
 
 def build_message(

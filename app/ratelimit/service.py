@@ -6,7 +6,7 @@ import ipaddress
 import math
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,20 +40,43 @@ def _retry_after(end: datetime, now: datetime) -> int:
     return max(1, math.ceil((end - now).total_seconds()))
 
 
+_RECORD_HIT = (
+    insert(RateLimitCounter)
+    .values(
+        key=bindparam("key"),
+        window_start=bindparam("start"),
+        hits=1,
+        expires_at=bindparam("end"),
+    )
+    .on_conflict_do_update(
+        index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],
+        set_={"hits": RateLimitCounter.hits + 1},
+    )
+    .returning(RateLimitCounter.hits)
+)  # built once: it runs on every counted request
+
+
 async def record_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> int:
     """Count one event for `key` in the current window; returns the window's count."""
-    now = clock.now()
-    start, end = _window(rate, now)
-    statement = (
-        insert(RateLimitCounter)
-        .values(key=key, window_start=start, hits=1, expires_at=end)
-        .on_conflict_do_update(
-            index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],
-            set_={"hits": RateLimitCounter.hits + 1},
-        )
-        .returning(RateLimitCounter.hits)
+    start, end = _window(rate, clock.now())
+    parameters = {"key": key, "start": start, "end": end}
+    return int((await session.execute(_RECORD_HIT, parameters)).scalar_one())
+
+
+# The current window's count of a key, as a subquery to read along with other rows
+# (no lock taken); its parameters come from hits_parameters().
+HITS_SO_FAR = (
+    select(RateLimitCounter.hits)
+    .where(
+        RateLimitCounter.key == bindparam("hits_key"),
+        RateLimitCounter.window_start == bindparam("hits_start"),
     )
-    return int((await session.execute(statement)).scalar_one())
+    .scalar_subquery()
+)
+
+
+def hits_parameters(*, key: str, rate: RateLimit) -> dict[str, object]:
+    return {"hits_key": key, "hits_start": _window(rate, clock.now())[0]}
 
 
 async def undo_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> None:

@@ -128,8 +128,7 @@ async def convert(
     external.converted_ticket_id = ticket.id
     resolve(item, manager)
     await session.flush()
-    await session.refresh(ticket)
-    return TicketRead.model_validate(ticket)
+    return TicketRead.model_validate(await session.get_one(Ticket, ticket.id))
 
 
 async def discard(session: AsyncSession, manager: Manager, item_id: int) -> None:

@@ -11,15 +11,12 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.clock import clock
 from app.core.config import Settings
 from app.core.i18n import state_label
 from app.inboxes.models import EmailInbox
 from app.outbox import outgoing
-from app.outbox.models import OutgoingEmail
 
 log = logging.getLogger(__name__)
 
@@ -43,18 +40,6 @@ def reference(report_uuid: uuid.UUID) -> str:
     return f"[ref:{report_uuid.hex[:12]}]"
 
 
-async def _under_cap(session: AsyncSession, address: str) -> bool:
-    sent = await session.scalar(
-        select(func.count())
-        .select_from(OutgoingEmail)
-        .where(
-            func.lower(OutgoingEmail.to_address) == address.lower(),
-            OutgoingEmail.created_at > clock.now() - REPORTER_MAIL_WINDOW,
-        )
-    )
-    return int(sent or 0) < REPORTER_MAIL_CAP
-
-
 async def notify_reporter(
     session: AsyncSession,
     settings: Settings,
@@ -69,17 +54,15 @@ async def notify_reporter(
     comment: str | None = None,
     headers: dict[str, str] | None = None,
     inbox: EmailInbox | None = None,
-) -> OutgoingEmail | None:
-    """Queue one mail to a reporter, unless the address reached its hourly cap.
+) -> int | None:
+    """Queue one mail to a reporter, unless the address reached its hourly cap (the
+    count and the insert are one statement); the outbox row's id, or None.
 
     `kind` is `ticket_received` (the acknowledgement) or `ticket_status` (a state
     change, with the new `state` and the manager's public `comment`). With an
     `inbox` (the one the board is linked to), the mail goes out through its SMTP
     server from its address; else through the system SMTP.
     """
-    if not await _under_cap(session, to):
-        log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})
-        return None
     values: dict[str, str | None] = {
         "title": quoted_title(title),
         "board_name": board_name,
@@ -87,9 +70,11 @@ async def notify_reporter(
     }
     if state is not None:
         values |= {"state_label": state_label(state, language), "comment": comment}
-    return await outgoing.enqueue(
+    queued = await outgoing.enqueue_capped(
         session,
         settings,
+        cap=REPORTER_MAIL_CAP,
+        window=REPORTER_MAIL_WINDOW,
         kind=kind,
         to=to,
         language=language,
@@ -100,3 +85,6 @@ async def notify_reporter(
         email_inbox_id=inbox.id if inbox is not None and inbox.smtp_host else None,
         from_address=inbox.email_address if inbox is not None and inbox.smtp_host else None,
     )
+    if queued is None:
+        log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})
+    return queued

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, status
+from fastapi import APIRouter, Depends, Header, Response, status
 
 from app.core.deps import ClientIp, SessionDep, SettingsDep
 from app.core.errors import (
@@ -25,7 +25,7 @@ NOT_FOUND = error_responses(404, 422)
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
-def _public_id(public_id: str) -> str:
+async def _public_id(public_id: str) -> str:
     """The path's public id; one no board could have (a NUL, a megabyte) is unknown: 404."""
     if not _PUBLIC_ID.fullmatch(public_id):
         raise BoardUnavailable()
@@ -85,5 +85,7 @@ async def submit_ticket(
     responses=NOT_FOUND,
     summary="What the status link shows",
 )
-async def read_public_ticket(report_uuid: str, session: SessionDep) -> PublicTicket:
-    return await service.public_view(session, report_uuid)
+async def read_public_ticket(report_uuid: str, session: SessionDep) -> Response:
+    # Built and checked once by the model; returned as it is, not validated again.
+    view = await service.public_view(session, report_uuid)
+    return Response(view.model_dump_json(), media_type="application/json")

@@ -7,10 +7,13 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, Table, bindparam, exists, func, insert, literal, null, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from app.auth.models import Manager
 from app.boards.models import Board
@@ -18,7 +21,6 @@ from app.boards.service import get_board
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
-from app.core.i18n import pick_language
 from app.core.pagination import keyset_page
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
@@ -78,6 +80,69 @@ async def new_report_uuid(session: AsyncSession) -> uuid.UUID:
     raise RuntimeError("could not draw an unused report uuid")
 
 
+@dataclass(frozen=True)
+class StoredTicket:
+    id: int
+    uuid: uuid.UUID
+
+
+_TICKET_COLUMNS = (
+    "uuid", "board_id", "state", "created_at", "updated_at", "title", "description",
+    "reporter_email", "reporter_name", "source", "language", "email_message_id",
+)  # fmt: skip
+
+
+@lru_cache(maxsize=2)
+def _insert_ticket_statement(check_external: bool) -> Any:
+    """INSERT the ticket unless its UUID is taken, and its first history row from what
+    that returned: one statement, built once (constructing a statement per request
+    costs more than running it). The values are bind parameters named as columns."""
+    table = cast(Table, Ticket.__table__)
+    source = select(*(bindparam(c, type_=table.c[c].type).label(c) for c in _TICKET_COLUMNS))
+    if check_external:
+        source = source.where(
+            ~exists().where(ExternalTicket.uuid == bindparam("uuid", type_=table.c.uuid.type))
+        )
+    ticket = (
+        pg_insert(table)
+        .from_select(list(_TICKET_COLUMNS), source)
+        .on_conflict_do_nothing(index_elements=[table.c.uuid])
+        .returning(table.c.id, table.c.created_at)
+        .cte("ticket")
+    )
+    history = cast(Table, TicketStatusChange.__table__)
+    return (
+        insert(history)
+        .from_select(
+            ["ticket_id", "from_state", "to_state", "changed_at", "created_at"],
+            select(ticket.c.id, null(), literal("new"), ticket.c.created_at, ticket.c.created_at),
+        )
+        .returning(history.c.ticket_id)
+    )
+
+
+async def _insert_ticket(
+    session: AsyncSession,
+    board_id: int,
+    report: NewReport,
+    report_uuid: uuid.UUID,
+    *,
+    check_external: bool,
+) -> int | None:
+    """The ticket and its first history row (null → new); None when the UUID is taken
+    (by a ticket, or with `check_external` by an external ticket)."""
+    now = clock.now()
+    values = {
+        "uuid": report_uuid,
+        "board_id": board_id,
+        "state": "new",
+        "created_at": now,
+        "updated_at": now,
+        **report.fields(),
+    }
+    return await session.scalar(_insert_ticket_statement(check_external), values)
+
+
 async def create_ticket(
     session: AsyncSession,
     settings: Settings,
@@ -88,32 +153,34 @@ async def create_ticket(
     ack_headers: dict[str, str] | None = None,
     inbox: EmailInbox | None = None,
     report_uuid: uuid.UUID | None = None,
-) -> Ticket:
+) -> StoredTicket:
     """Store a ticket with its first history row (null → new) and queue the
     acknowledgement; all in the caller's transaction. `report_uuid` keeps the UUID
     a failed forward already gave its reporter (standby "convert")."""
-    ticket = Ticket(
-        uuid=report_uuid or await new_report_uuid(session),
-        board_id=board.id,
-        state="new",
-        **report.fields(),
-    )
-    session.add(ticket)
-    await session.flush()
-    session.add(TicketStatusChange(ticket_id=ticket.id, from_state=None, to_state="new"))
+    for _ in range(UUID_ATTEMPTS):
+        candidate = report_uuid or generate_uuid()
+        ticket_id = await _insert_ticket(
+            session, board.id, report, candidate, check_external=report_uuid is None
+        )
+        if ticket_id is not None:
+            break
+        if report_uuid is not None:
+            raise RuntimeError("the report's uuid is taken by another ticket")
+        log.warning("report uuid collision; drawing again")
+    else:
+        raise RuntimeError("could not draw an unused report uuid")
     if acknowledge:
         await acknowledge_report(
             session,
             settings,
             board=board,
-            report_uuid=ticket.uuid,
+            report_uuid=candidate,
             report=report,
             headers=ack_headers,
             inbox=inbox,
         )
-    await session.flush()
     log.info("ticket created", extra={"board_id": board.id, "source": report.source})
-    return ticket
+    return StoredTicket(ticket_id, candidate)
 
 
 async def acknowledge_report(
@@ -293,12 +360,52 @@ async def public_board(session: AsyncSession, public_id: str) -> Board:
     return board
 
 
-async def reporter_language(session: AsyncSession, board: Board, *candidates: str | None) -> str:
-    """The first supported candidate (form, browser, email), else the manager's."""
-    manager_language = await session.scalar(
-        select(Manager.language).where(Manager.id == board.manager_id)
+async def board_for_report(
+    session: AsyncSession, public_id: str, *, also: Any, parameters: dict[str, object]
+) -> tuple[Board, str, Any]:
+    """A board that takes reports, its manager's language and the value of `also`
+    (the form's rate-limit count, with its bind `parameters`), in one round trip. The
+    board's inbox comes along into the session, for the acknowledgement; its keywords
+    are not needed."""
+    statement = _board_for_report_statement(also)
+    row = (await session.execute(statement, {"public_id": public_id, **parameters})).first()
+    if row is None:
+        raise BoardUnavailable()
+    return row[0], row[1], row[3]
+
+
+@lru_cache(maxsize=4)
+def _board_for_report_statement(also: Any) -> Any:
+    return (
+        select(Board, Manager.language, EmailInbox, also)
+        .join(Manager, Manager.id == Board.manager_id)
+        .outerjoin(EmailInbox, EmailInbox.id == Board.email_inbox_id)
+        .where(
+            Board.public_id == bindparam("public_id"),
+            Board.is_active,
+            Manager.is_suspended.is_(False),
+        )
+        .options(raiseload(Board.keywords))
     )
-    return pick_language(*candidates, manager_language)
+
+
+_PUBLIC_VIEW = (
+    select(
+        Ticket.uuid,
+        Ticket.title,
+        Ticket.state,
+        Ticket.created_at,
+        Board.name,
+        TicketStatusChange.from_state,
+        TicketStatusChange.to_state,
+        TicketStatusChange.comment,
+        TicketStatusChange.changed_at,
+    )
+    .join(Board, Board.id == Ticket.board_id)
+    .outerjoin(TicketStatusChange, TicketStatusChange.ticket_id == Ticket.id)
+    .where(Ticket.uuid == bindparam("uuid"))
+    .order_by(TicketStatusChange.changed_at, TicketStatusChange.id)
+)  # built once: the status link is the most read page
 
 
 async def public_view(session: AsyncSession, report_uuid: str) -> PublicTicket:
@@ -307,30 +414,26 @@ async def public_view(session: AsyncSession, report_uuid: str) -> PublicTicket:
         key = uuid.UUID(report_uuid)
     except ValueError:
         raise NotFound() from None
-    row = (
-        await session.execute(
-            select(Ticket, Board.name)
-            .join(Board, Board.id == Ticket.board_id)
-            .where(Ticket.uuid == key)
-        )
-    ).first()
-    if row is not None:
-        ticket, board_name = row
+    # One round trip: the ticket, its board's name and its history, a row per entry.
+    rows = (await session.execute(_PUBLIC_VIEW, {"uuid": key})).all()
+    if rows:
+        first = rows[0]
         return PublicTicket(
-            uuid=ticket.uuid,
+            uuid=first.uuid,
             kind="ticket",
-            title=ticket.title,
-            board_name=board_name,
-            state=ticket.state,
-            created_at=ticket.created_at,
+            title=first.title,
+            board_name=first.name,
+            state=first.state,
+            created_at=first.created_at,
             history=[
                 PublicHistoryEntry(
-                    from_state=h.from_state,  # type: ignore[arg-type]
-                    to_state=h.to_state,  # type: ignore[arg-type]
-                    comment=h.comment,
-                    changed_at=h.changed_at,
+                    from_state=row.from_state,
+                    to_state=row.to_state,
+                    comment=row.comment,
+                    changed_at=row.changed_at,
                 )
-                for h in await history(session, ticket.id)
+                for row in rows
+                if row.to_state is not None
             ],
         )
     external = (

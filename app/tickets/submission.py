@@ -8,12 +8,18 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.boards.placement import place_report
-from app.core.config import Settings
+from app.core.config import RateLimit, Settings
 from app.core.errors import BoardUnavailable, TooManyRequests
-from app.core.i18n import from_accept_language
-from app.ratelimit.service import address_key, hit_or_refuse
+from app.core.i18n import from_accept_language, pick_language
+from app.ratelimit.service import (
+    HITS_SO_FAR,
+    address_key,
+    hit_or_refuse,
+    hits_parameters,
+    retry_after,
+)
 from app.tickets.schemas import PublicSubmission
-from app.tickets.service import NewReport, public_board, reporter_language
+from app.tickets.service import NewReport, board_for_report
 
 log = logging.getLogger(__name__)
 
@@ -32,23 +38,22 @@ async def submit_public(
         # A bot filled the hidden field: answer as if all went well, keep nothing.
         log.info("honeypot submission dropped", extra={"client_ip": client_ip})
         return uuid.uuid4()
-    wait = await hit_or_refuse(
-        session, key=f"public-submit:{address_key(client_ip)}", rate=settings.public_submit_rate
-    )
-    if wait is not None:
-        raise TooManyRequests(
-            f"Too many reports from your address. Try again in {wait} seconds.",
-            retry_after=wait,
-            keep_changes=True,
-        )
+    # The count is read without a lock first and taken at the very end: the counter's
+    # row is then locked for the commit alone, not for the whole request, so reports
+    # from one address (an office behind one proxy) do not queue behind each other.
+    key = f"public-submit:{address_key(client_ip)}"
+    rate = settings.public_submit_rate
     try:
-        board = await public_board(session, public_id)
+        board, manager_language, hits = await board_for_report(
+            session, public_id, also=HITS_SO_FAR, parameters=hits_parameters(key=key, rate=rate)
+        )
     except BoardUnavailable:
-        # Keep the counted attempt: probing for boards is throttled like submitting.
+        # Count the attempt: probing for boards is throttled like submitting.
+        await _count_or_refuse(session, key, rate)
         raise BoardUnavailable(keep_changes=True) from None
-    language = await reporter_language(
-        session, board, data.language, from_accept_language(accept_language)
-    )
+    if (hits or 0) >= rate.limit:
+        raise _too_many(retry_after(rate))
+    language = pick_language(data.language, from_accept_language(accept_language), manager_language)
     report = NewReport(
         title=data.title,
         description=data.description,
@@ -58,4 +63,20 @@ async def submit_public(
         language=language,
     )
     placed = await place_report(session, settings, board=board, report=report)
+    # Reports racing past the first look are refused here, with all they wrote.
+    await _count_or_refuse(session, key, rate)
     return placed.uuid
+
+
+def _too_many(wait: int, *, keep_changes: bool = False) -> TooManyRequests:
+    return TooManyRequests(
+        f"Too many reports from your address. Try again in {wait} seconds.",
+        retry_after=wait,
+        keep_changes=keep_changes,
+    )
+
+
+async def _count_or_refuse(session: AsyncSession, key: str, rate: RateLimit) -> None:
+    wait = await hit_or_refuse(session, key=key, rate=rate)
+    if wait is not None:
+        raise _too_many(wait)

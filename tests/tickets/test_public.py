@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as accounts
@@ -239,3 +239,44 @@ async def test_probing_unknown_boards_is_rate_limited_too(
     for _ in range(settings.public_submit_rate.limit):
         assert (await client.post(url, json=REPORT)).status_code == 404
     assert (await client.post(url, json=REPORT)).status_code == 429
+
+
+def _statements_during(db: AsyncSession) -> list[str]:
+    """Every statement the test's connection runs from now on, savepoints left out."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(db.sync_session.get_bind(), "before_cursor_execute", record)
+    return seen
+
+
+async def test_a_report_costs_four_statements_and_locks_its_counter_last(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    board, _ = await board_and_auth(client, db)
+    statements = _statements_during(db)
+    assert (await client.post(submit_url(board), json=REPORT)).status_code == 201
+    # The board with its manager's language, inbox and the address's count; the ticket
+    # with its history; the acknowledgement under the recipient's cap; the count.
+    assert len(statements) == 4, statements
+    assert statements[0].startswith("SELECT boards.")
+    assert "rate_limit_counters" in statements[0]
+    assert statements[1].startswith("WITH ticket AS (INSERT INTO tickets")
+    assert statements[2].startswith("INSERT INTO outgoing_emails")
+    # The counter's row lock is taken last, so it is held for the commit alone.
+    assert statements[3].startswith("INSERT INTO rate_limit_counters")
+
+
+async def test_the_status_link_is_one_statement(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    board, _ = await board_and_auth(client, db)
+    created = (await client.post(submit_url(board), json=REPORT)).json()
+    statements = _statements_during(db)
+    answer = await client.get(f"{API}/public/tickets/{created['uuid']}")
+    assert answer.status_code == 200
+    assert [h["to_state"] for h in answer.json()["history"]] == ["new"]
+    assert len(statements) == 1, statements

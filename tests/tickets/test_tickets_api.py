@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrations
@@ -16,6 +16,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import build_message
+from app.tickets.models import Ticket
 from app.tickets.notifications import REPORTER_MAIL_CAP
 from tests.auth.helpers import PASSWORD, bearer, login, signed_in
 from tests.boards.test_boards_api import make_board
@@ -253,3 +254,38 @@ async def test_two_concurrent_moves_cannot_both_win(real_client: httpx.AsyncClie
             "history"
         ]
         assert len(history) == 2  # creation + exactly one move
+
+
+async def test_concurrent_reports_from_one_address_get_exactly_the_limit(
+    real_client: httpx.AsyncClient,
+) -> None:
+    """The count is read first and taken last: reports racing past the first look are
+    refused at the end, with all they wrote."""
+    from app.auth.service import create_manager
+    from app.core.database import make_engine, make_sessionmaker, request_transaction
+
+    settings: Settings = real_client._transport.app.state.settings  # type: ignore[attr-defined]
+    engine = make_engine(str(settings.DATABASE_URL), settings)
+    async with make_sessionmaker(engine)() as session, request_transaction(session):
+        await create_manager(
+            session, email="burst@example.com", password=PASSWORD, full_name="B", verified=True
+        )
+    auth = bearer((await login(real_client, "burst@example.com")).json()["access_token"])
+    board = await make_board(real_client, auth, "Burst board")
+    limit = settings.public_submit_rate.limit
+    url = f"{API}/public/boards/{board['public_id']}/tickets"
+    answers = await asyncio.gather(
+        *(
+            real_client.post(
+                url, json={"title": f"T{i}", "description": "d", "email": f"b{i}@example.org"}
+            )
+            for i in range(limit + 6)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [201] * limit + [429] * 6
+    async with make_sessionmaker(engine)() as session:
+        stored = await session.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.board_id == board["id"])
+        )
+    await engine.dispose()
+    assert stored == limit
