@@ -10,7 +10,7 @@ import asyncio
 import re
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -26,6 +26,25 @@ _UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
 _RFC822_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
 T = TypeVar("T")
+
+
+def _uid_set(uids: Sequence[int]) -> str:
+    return ",".join(str(u) for u in uids)
+
+
+def _literals_by_uid(lines: Sequence[bytes | bytearray]) -> dict[int, bytes | bytearray]:
+    """The message literals of a multi-message FETCH answer, by UID. The UID item is
+    in the line that opens the literal, or (some servers) in the one that closes it."""
+    found: dict[int, bytes | bytearray] = {}
+    for index, line in enumerate(lines):
+        if not isinstance(line, bytearray) or index == 0:
+            continue
+        uid = _FETCH_UID.search(bytes(lines[index - 1]))
+        if uid is None and index + 1 < len(lines) and not isinstance(lines[index + 1], bytearray):
+            uid = _FETCH_UID.search(bytes(lines[index + 1]))
+        if uid is not None:
+            found[int(uid.group(1))] = line
+    return found
 
 
 class ImapError(Exception):
@@ -271,6 +290,34 @@ class ImapMailbox:
                 return response.lines[index + 1]
         return None
 
+    async def sizes(self, uids: Sequence[int]) -> dict[int, int]:
+        """Each message's size (RFC822.SIZE) in one command; a message gone is missing."""
+        assert self.client is not None
+        if not uids:
+            return {}
+        response = await self._run(self.client.uid("fetch", _uid_set(uids), "(UID RFC822.SIZE)"))
+        if response.result != "OK":
+            raise ImapError(f"UID FETCH of {len(uids)} sizes failed ({_text(response)}).")
+        found: dict[int, int] = {}
+        for line in response.lines:
+            if isinstance(line, bytearray):
+                continue
+            uid, size = _FETCH_UID.search(bytes(line)), _RFC822_SIZE.search(bytes(line))
+            if uid and size:
+                found[int(uid.group(1))] = int(size.group(1))
+        return found
+
+    async def fetch_many(self, uids: Sequence[int]) -> dict[int, bytes | bytearray]:
+        """Whole messages in one command, without setting \\Seen (BODY.PEEK), by UID; a
+        message gone is missing. The caller keeps the batch small enough to hold."""
+        assert self.client is not None
+        if not uids:
+            return {}
+        response = await self._run(self.client.uid("fetch", _uid_set(uids), "(UID BODY.PEEK[])"))
+        if response.result != "OK":
+            raise ImapError(f"UID FETCH of {len(uids)} messages failed ({_text(response)}).")
+        return _literals_by_uid(response.lines)
+
     async def size(self, uid: int) -> int | None:
         """The message's size as the server counts it (RFC822.SIZE); None if unknown."""
         assert self.client is not None
@@ -299,6 +346,16 @@ class ImapMailbox:
         response = await self._run(self.client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"))
         if response.result != "OK":
             raise ImapError(f"Could not flag message {uid} as seen ({_text(response)}).")
+
+    async def mark_seen_many(self, uids: Sequence[int]) -> None:
+        assert self.client is not None
+        if not uids:
+            return
+        response = await self._run(
+            self.client.uid("store", _uid_set(uids), "+FLAGS.SILENT (\\Seen)")
+        )
+        if response.result != "OK":
+            raise ImapError(f"Could not flag {len(uids)} messages as seen ({_text(response)}).")
 
     async def idle(self, seconds: float) -> bool:
         """Wait up to `seconds` for the server to announce new mail; True if it did."""

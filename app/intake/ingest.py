@@ -184,14 +184,25 @@ async def _to_standby(
     )
 
 
-async def _linked_boards(session: AsyncSession, inbox: EmailInbox) -> list[Board]:
-    return list(
-        await session.scalars(
-            select(Board).where(
-                Board.email_inbox_id == inbox.id, Board.manager_id == inbox.manager_id
-            )
+@dataclass(frozen=True)
+class InboxContext:
+    """What every message of one inbox is routed with: read once per batch."""
+
+    boards: list[Board]
+    manager_language: str | None
+
+
+async def inbox_context(session: AsyncSession, inbox: EmailInbox) -> InboxContext:
+    rows = (
+        await session.execute(
+            select(Manager.language, Board)
+            .select_from(Manager)
+            .outerjoin(Board, (Board.manager_id == Manager.id) & (Board.email_inbox_id == inbox.id))
+            .where(Manager.id == inbox.manager_id)
         )
-    )
+    ).all()
+    language = rows[0][0] if rows else None
+    return InboxContext([row[1] for row in rows if row[1] is not None], language)
 
 
 def _candidates(boards: list[Board]) -> list[Candidate]:
@@ -216,15 +227,21 @@ async def ingest_message(
     raw: bytes | bytearray,
     *,
     uid: int | None = None,
+    mail: IncomingEmail | None = None,
+    context: InboxContext | None = None,
 ) -> IngestResult:
     """Decide what one message becomes and write it, in the caller's transaction.
 
-    Parsing runs in a thread, so a hostile message never holds the event loop that
-    serves the API; a message over MAX_MESSAGE_BYTES is not read past its headers.
+    `mail` is the message already parsed (the inbox worker parses a batch in other
+    processes); else it is parsed in a thread, so a hostile message never holds the
+    event loop that serves the API. A message over MAX_MESSAGE_BYTES is not read past
+    its headers. `context`: the inbox's boards and language, when the caller read
+    them for a whole batch.
     """
     if len(raw) > settings.MAX_MESSAGE_BYTES:
         return await ingest_too_large(session, inbox, raw[:HEADER_BLOCK_MAX], len(raw), uid=uid)
-    mail = await asyncio.to_thread(parse_email, raw)
+    if mail is None:
+        mail = await asyncio.to_thread(parse_email, raw)
     if await already_processed(session, inbox, mail):
         log.info("duplicate email skipped", extra={"imap_uid": uid})
         return IngestResult("duplicate")
@@ -251,7 +268,8 @@ async def ingest_message(
             session, inbox, mail, uid, "unreadable", error="no sender address to answer"
         )
 
-    boards = await _linked_boards(session, inbox)
+    context = context or await inbox_context(session, inbox)
+    boards = context.boards
     active = [b for b in boards if b.is_active]
     route = route_email(mail.subject, mail.text, _candidates(active))
     candidates = [{"id": c.board_id, "name": c.name} for c in route.candidates]
@@ -276,16 +294,13 @@ async def ingest_message(
         )
 
     board = next(b for b in active if b.id == route.board_id)
-    manager_language = await session.scalar(
-        select(Manager.language).where(Manager.id == inbox.manager_id)
-    )
     report = NewReport(
         title=ticket_title(mail),
         description=ticket_description(mail),
         reporter_email=mail.sender_email,
         reporter_name=(mail.sender_name or "")[:200] or None,
         source="email",
-        language=pick_language(mail.content_language, manager_language),
+        language=pick_language(mail.content_language, context.manager_language),
         email_message_id=mail.message_id[:998],
     )
     placed = await place_report(
@@ -339,15 +354,18 @@ async def record_unreadable(
     *,
     uid: int | None,
     error: str,
-    parse: bool = True,
+    parse: bool | IncomingEmail = True,
 ) -> IngestResult:
     """A message the pipeline failed on still leaves a trace and a standby item.
 
     With `parse=False` (the pipeline failed on this message's parse too) the message
-    is recorded from its bytes alone, so no message can fail twice here.
+    is recorded from its bytes alone, so no message can fail twice here; `parse` may
+    also be the message as already parsed.
     """
     mail = _unparsed(raw)
-    if parse:
+    if isinstance(parse, IncomingEmail):
+        mail = parse
+    elif parse:
         try:
             mail = await asyncio.to_thread(parse_email, raw)
         except Exception:

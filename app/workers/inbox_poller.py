@@ -4,8 +4,9 @@ tickets, exactly once (SPEC 4.3).
 For each claimed inbox a session task connects, ingests what is new, and then, if
 the server offers IMAP IDLE, stays connected and wakes up as soon as mail arrives
 (renewing its lease every cycle) for up to SESSION_SECONDS; without IDLE it polls
-again after the inbox's interval. Each message is ingested in its own transaction
-and flagged \\Seen only after that transaction committed.
+again after the inbox's interval. New mail is fetched, parsed (in other processes)
+and written in batches: one transaction per batch, and the batch is flagged \\Seen
+only after it committed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
@@ -30,7 +32,15 @@ from app.core.logging import log_context
 from app.inboxes.imap import ImapError, ImapMailbox
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import imap_settings
-from app.intake.ingest import ingest_message, ingest_too_large, record_unreadable
+from app.intake.ingest import (
+    InboxContext,
+    inbox_context,
+    ingest_message,
+    ingest_too_large,
+    record_unreadable,
+)
+from app.intake.parse import IncomingEmail
+from app.intake.parse_pool import Parsed, ParsePool
 from app.workers.leases import claim_due
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,10 @@ IDLE_CYCLE_SECONDS = 25.0  # at most; always well inside the lease
 SESSION_SECONDS = 300.0
 ERROR_RETRY_SECONDS = 60.0
 CLAIM_BATCH = 10
+# New mail is read in batches: one FETCH of the sizes for up to FETCH_BATCH messages,
+# then one FETCH, one transaction and one STORE per batch of at most BATCH_BYTES.
+FETCH_BATCH = 100
+BATCH_BYTES = 8 * 1024 * 1024
 # After handing an inbox back, a worker leaves it to the others for this long.
 HANDOVER_SECONDS = 3.0
 
@@ -57,10 +71,13 @@ class InboxPoller:
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         owner: str | None = None,
+        parse_processes: int | None = None,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.owner = owner or worker_id()
+        # Mail is parsed in other processes (one per CPU by default; 0: in a thread).
+        self.parser = ParsePool(parse_processes)
         self.sessions: dict[int, asyncio.Task[None]] = {}
         # The settings version each running session read its inbox with.
         self.versions: dict[int, int] = {}
@@ -103,6 +120,7 @@ class InboxPoller:
             task.cancel()
         await asyncio.gather(*self.sessions.values(), return_exceptions=True)
         self.sessions.clear()
+        self.parser.close()
 
     async def _inbox(self, inbox_id: int) -> EmailInbox | None:
         async with self.sessionmaker() as session:
@@ -224,63 +242,150 @@ class InboxPoller:
             assert inbox.last_seen_uid is not None
             uids = await box.uids_after(inbox.last_seen_uid)
             position = inbox.last_seen_uid
-        for uid in uids:
-            # Keep the lease alive through a long backlog; stop if it was lost.
-            if not await self._renew(inbox_id):
-                raise ImapError("the inbox was handed to another worker", retryable=True)
-            await self._handle(inbox_id, box, uid)
-            if not fresh:
-                # New UIDs are handled in ascending order: everything up to this one is done.
-                position = max(position, uid)
-                await self._update(inbox_id, last_seen_uid=position)
+        for chunk in _chunks(uids, FETCH_BATCH):
+            sizes = await box.sizes(chunk)
+            for batch in _by_bytes(chunk, sizes, self.settings.MAX_MESSAGE_BYTES):
+                # Keep the lease alive through a long backlog; stop if it was lost.
+                if not await self._renew(inbox_id):
+                    raise ImapError("the inbox was handed to another worker", retryable=True)
+                # New UIDs are handled in ascending order: after a batch, everything up
+                # to its last UID is done (a fresh start moves it only at the end).
+                done_up_to = None if fresh else max(position, batch[-1])
+                await self._handle_batch(inbox_id, box, batch, sizes, done_up_to)
+                position = done_up_to or position
         # On a fresh start the unseen UIDs may be scattered below UIDNEXT: the position
         # moves only once all of them are handled (a crash before that reads them again,
         # and de-duplication skips what was done).
         await self._update(inbox_id, uid_validity=box.uid_validity, last_seen_uid=position)
         return len(uids)
 
-    async def _handle(self, inbox_id: int, box: ImapMailbox, uid: int) -> None:
-        with log_context(imap_uid=uid):
-            size = await box.size(uid)
-            if size is not None and size > self.settings.MAX_MESSAGE_BYTES:
-                head = await box.fetch_header(uid)
-                if head is None:
-                    return
-                async with self.sessionmaker() as session, session.begin():
-                    inbox = await session.get_one(EmailInbox, inbox_id)
-                    await ingest_too_large(session, inbox, head, size, uid=uid)
-                await box.mark_seen(uid)
-                return
-            raw = await box.fetch(uid)
-            if raw is None:
-                return
-            failpoint("ingest.before_commit")
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    inbox = await session.get_one(EmailInbox, inbox_id)
-                    await ingest_message(session, self.settings, inbox, raw, uid=uid)
-            except Exception as exc:  # one poison message never stops the others
-                if database_unavailable_cause(exc) is not None:
-                    raise  # the database, not the mail: left unseen, read again later
-                log.exception("email could not be processed; kept in standby")
-                await self._keep_unreadable(inbox_id, raw, uid, f"{type(exc).__name__}: {exc}")
-            failpoint("ingest.after_commit")
-            await box.mark_seen(uid)
-            failpoint("ingest.after_seen")
-
-    async def _keep_unreadable(
-        self, inbox_id: int, raw: bytes | bytearray, uid: int, error: str
+    async def _handle_batch(
+        self,
+        inbox_id: int,
+        box: ImapMailbox,
+        uids: list[int],
+        sizes: dict[int, int],
+        position: int | None,
     ) -> None:
-        """Record a message the pipeline failed on; if reading it fails again, record it
-        from its bytes alone. Only a failure to write at all (the database is down)
-        leaves it unseen, to be read again."""
-        for parse in (True, False):
-            try:
-                async with self.sessionmaker() as session, session.begin():
-                    inbox = await session.get_one(EmailInbox, inbox_id)
-                    await record_unreadable(session, inbox, raw, uid=uid, error=error, parse=parse)
-                return
-            except Exception:
-                if not parse:
-                    raise
-                log.exception("email could not be read again; kept from its bytes")
+        """Fetch a batch in one command, parse it in the parse pool, write its outcomes
+        in one transaction, flag it \\Seen in one command, then save the new `position`.
+        A crash before the commit leaves all of it unseen to read again; after it,
+        de-duplication skips what was done."""
+        limit = self.settings.MAX_MESSAGE_BYTES
+        large = [uid for uid in uids if sizes.get(uid, 0) > limit]
+        raws = await box.fetch_many([uid for uid in uids if uid not in large])
+        heads = {uid: head for uid in large if (head := await box.fetch_header(uid)) is not None}
+        parsed = dict(zip(raws, await self.parser.parse(list(raws.values())), strict=True))
+        try:
+            await self._write_batch(inbox_id, uids, raws, parsed, heads, sizes)
+        except Exception as exc:
+            if database_unavailable_cause(exc) is not None:
+                raise  # the database, not the mail: left unseen, read again later
+            # A message broke the pipeline: write the batch again, each message on its
+            # own, so only that one is kept aside as unreadable.
+            log.warning("a batch failed; handling its messages one by one")
+            await self._write_batch(inbox_id, uids, raws, parsed, heads, sizes, one_by_one=True)
+        failpoint("ingest.after_commit")
+        await box.mark_seen_many([uid for uid in uids if uid in raws or uid in heads])
+        failpoint("ingest.after_seen")
+        if position is not None:
+            # Only now: a batch committed but not flagged is read again (and skipped).
+            await self._update(inbox_id, last_seen_uid=position)
+
+    async def _write_batch(
+        self,
+        inbox_id: int,
+        uids: list[int],
+        raws: dict[int, bytes | bytearray],
+        parsed: dict[int, Parsed],
+        heads: dict[int, bytes],
+        sizes: dict[int, int],
+        *,
+        one_by_one: bool = False,
+    ) -> None:
+        async with self.sessionmaker() as session, session.begin():
+            inbox = await session.get_one(EmailInbox, inbox_id)
+            context = await inbox_context(session, inbox)
+            for uid in uids:
+                with log_context(imap_uid=uid):
+                    failpoint("ingest.before_commit")
+                    if uid in heads:
+                        await ingest_too_large(session, inbox, heads[uid], sizes[uid], uid=uid)
+                    elif uid in raws:
+                        write = self._write_one(
+                            session, inbox, context, raws[uid], parsed[uid], uid
+                        )
+                        if one_by_one:
+                            await self._isolated(session, inbox, write, raws[uid], parsed[uid], uid)
+                        else:
+                            await write
+
+    async def _write_one(
+        self,
+        session: AsyncSession,
+        inbox: EmailInbox,
+        context: InboxContext,
+        raw: bytes | bytearray,
+        mail: Parsed,
+        uid: int,
+    ) -> None:
+        if isinstance(mail, Exception):
+            raise mail
+        await ingest_message(
+            session, self.settings, inbox, raw, uid=uid, mail=mail, context=context
+        )
+
+    async def _isolated(
+        self,
+        session: AsyncSession,
+        inbox: EmailInbox,
+        write: Awaitable[None],
+        raw: bytes | bytearray,
+        mail: Parsed,
+        uid: int,
+    ) -> None:
+        """One message in a savepoint; one the pipeline fails on is recorded as
+        unreadable (from its bytes alone, if recording it parsed fails too)."""
+        try:
+            async with session.begin_nested():
+                await write
+            return
+        except Exception as exc:
+            if database_unavailable_cause(exc) is not None:
+                raise
+            log.exception("email could not be processed; kept in standby")
+            error = f"{type(exc).__name__}: {exc}"
+        parse: bool | IncomingEmail = mail if isinstance(mail, IncomingEmail) else False
+        try:
+            async with session.begin_nested():
+                await record_unreadable(session, inbox, raw, uid=uid, error=error, parse=parse)
+            return
+        except Exception as exc:
+            if parse is False or database_unavailable_cause(exc) is not None:
+                raise
+            log.exception("email could not be read again; kept from its bytes")
+        async with session.begin_nested():
+            await record_unreadable(session, inbox, raw, uid=uid, error=error, parse=False)
+
+
+def _chunks(uids: list[int], size: int) -> list[list[int]]:
+    return [uids[i : i + size] for i in range(0, len(uids), size)]
+
+
+def _by_bytes(uids: list[int], sizes: dict[int, int], too_large: int) -> list[list[int]]:
+    """`uids` in order, cut into batches of at most BATCH_BYTES to download (a message
+    over it alone; one too large to download at all costs nothing)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    held = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        size = 0 if size > too_large else size
+        if current and held + size > BATCH_BYTES:
+            batches.append(current)
+            current, held = [], 0
+        current.append(uid)
+        held += size
+    if current:
+        batches.append(current)
+    return batches

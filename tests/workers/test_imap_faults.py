@@ -17,6 +17,7 @@ from app.inboxes.models import EmailInbox
 from app.intake.models import ProcessedEmail
 from app.outbox.models import OutgoingEmail
 from app.tickets.models import Ticket
+from app.workers import inbox_poller
 from app.workers.inbox_poller import InboxPoller
 from tests.dovecot import Dovecot
 from tests.faults import (
@@ -86,17 +87,19 @@ async def test_connections_cut_mid_fetch_lose_nothing_and_double_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     skipping = skipping_clock(monkeypatch)
+    # Batches of four, so that a session reads several and a cut falls between them.
+    monkeypatch.setattr(inbox_poller, "FETCH_BATCH", 4)
     login, password = dovecot.add_user()
     inbox_id = inbox_for(database, dovecot, login, password, "Cut")
     for number in range(1, 16):
         dovecot.append(login, password, mail(number))
     # A fresh inbox: read by UNSEEN, so only \Seen tells what was done.
     fresh_plan = [
-        Cut(FETCH_BODY, nth=2),  # message 1 done, the large message 2 cut mid-body
-        Cut(FETCH_BODY),  # message 2 cut again, first thing in the next session
-        Cut(STORE, when="unsent"),  # message 2 committed, never flagged: read again
+        Cut(FETCH_BODY, nth=2),  # messages 1-4 done, the batch 5-8 cut mid-body
+        Cut(FETCH_BODY),  # 5-8 cut again, first thing in the next session
+        Cut(STORE, when="unsent"),  # 5-8 committed, never flagged: read again
         Cut(STORE, when="unanswered"),  # flagged, but the session never hears so
-        Cut(FETCH_BODY, nth=3),  # 3 and 4 done, the large message 5 cut mid-body
+        Cut(FETCH_BODY, nth=2),  # 9-12 done, the batch 13-15 cut mid-body
     ]
     async with CuttingProxy((dovecot.host, dovecot.port), list(fresh_plan)) as proxy:
         through(database, inbox_id, proxy)
@@ -109,7 +112,8 @@ async def test_connections_cut_mid_fetch_lose_nothing_and_double_nothing(
             # Known position from now on: new UIDs are read after it, \Seen or not.
             for number in range(16, 21):
                 dovecot.append(login, password, mail(number))
-            proxy.plan += [Cut(FETCH_BODY, nth=2), Cut(STORE, when="unsent")]  # message 17
+            # 16-19 done, 20 cut mid-body; then 20 committed, never flagged.
+            proxy.plan += [Cut(FETCH_BODY, nth=2), Cut(STORE, when="unsent")]
             async with sessions() as session, session.begin():  # "poll now"
                 inbox = await session.get_one(EmailInbox, inbox_id)
                 inbox.next_poll_at = clock.now()

@@ -43,12 +43,14 @@ async def one_session(
     settings: Settings,
     inbox_id: int,
     monkeypatch: pytest.MonkeyPatch,
+    parse_processes: int | None = None,
     **overrides: object,
 ) -> None:
     """One poller session for the inbox: a single sync, no IDLE wait."""
     poller = InboxPoller(
         settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": "", **overrides}),
         sessions,
+        parse_processes=parse_processes,
     )
     monkeypatch.setattr(poller, "session_seconds", 0)
     await poller.step()
@@ -184,7 +186,8 @@ async def test_a_message_that_fails_again_when_recorded_is_kept_from_its_bytes(
 
     real_parse = ingest.parse_email
     monkeypatch.setattr(ingest, "parse_email", unreadable)
-    await one_session(sessions, settings, inbox_id, monkeypatch)
+    # Parsed in this process, where the test's parser replaces the real one.
+    await one_session(sessions, settings, inbox_id, monkeypatch, parse_processes=0)
 
     async with sessions() as session:
         outcomes = list(
@@ -215,13 +218,13 @@ async def test_a_message_over_the_size_limit_is_not_downloaded_and_stops_nothing
     dovecot.append(login, password, big)
     dovecot.append(login, password, message(32))
     fetched: list[int] = []
-    real_fetch = inbox_poller.ImapMailbox.fetch
+    real_fetch = inbox_poller.ImapMailbox.fetch_many
 
-    async def fetch(box: Any, uid: int) -> bytes | bytearray | None:
-        fetched.append(uid)
-        return await real_fetch(box, uid)
+    async def fetch_many(box: Any, uids: list[int]) -> dict[int, bytes | bytearray]:
+        fetched.extend(uids)
+        return await real_fetch(box, uids)
 
-    monkeypatch.setattr(inbox_poller.ImapMailbox, "fetch", fetch)
+    monkeypatch.setattr(inbox_poller.ImapMailbox, "fetch_many", fetch_many)
     await one_session(sessions, settings, inbox_id, monkeypatch, MAX_MESSAGE_BYTES=4096)
 
     async with sessions() as session:
