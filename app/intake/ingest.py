@@ -13,16 +13,18 @@ import hashlib
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.placement import place_report
 from app.boards.routing import Candidate, route_email
+from app.core.clock import clock
 from app.core.config import Settings
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
@@ -112,6 +114,8 @@ async def _replied_report(
     """
     ids = [*mail.in_reply_to, *mail.references[-REPLY_IDS_MAX:]]
     match = _REFERENCE.search(mail.subject)
+    if not ids and not match:
+        return None  # nothing to look up: most mail
     by_id: list[Select[uuid.UUID]] = []
     by_reference: list[Select[uuid.UUID]] = []
     for model in (Ticket, ExternalTicket):
@@ -138,6 +142,9 @@ async def _replied_report(
     return None
 
 
+_RECORD = insert(cast(Table, ProcessedEmail.__table__))  # the values are bound per row
+
+
 async def _record(
     session: AsyncSession,
     inbox: EmailInbox,
@@ -145,18 +152,20 @@ async def _record(
     uid: int | None,
     result: IngestResult,
 ) -> IngestResult:
-    session.add(
-        ProcessedEmail(
-            email_inbox_id=inbox.id,
-            message_id=mail.message_id[:998],
-            content_hash=mail.content_hash,
-            imap_uid=uid,
-            outcome=result.outcome,
-            ticket_uuid=result.ticket_uuid,
-            standby_item_id=result.standby_item_id,
-        )
+    message_id = mail.message_id[:998]
+    await session.execute(
+        _RECORD,
+        {
+            "email_inbox_id": inbox.id,
+            "message_id": message_id,
+            "content_hash": mail.content_hash,
+            "imap_uid": uid,
+            "outcome": result.outcome,
+            "ticket_uuid": result.ticket_uuid,
+            "standby_item_id": result.standby_item_id,
+            "processed_at": clock.now(),
+        },
     )
-    await session.flush()
     log.info("email processed", extra={"outcome": result.outcome, "imap_uid": uid})
     return result
 
@@ -190,9 +199,28 @@ class InboxContext:
 
     boards: list[Board]
     manager_language: str | None
+    # (Message-ID, content hash) of the batch's messages already processed, kept up
+    # to date as the batch is written; None: ask the database per message.
+    processed: set[tuple[str, str]] | None = None
 
 
-async def inbox_context(session: AsyncSession, inbox: EmailInbox) -> InboxContext:
+async def inbox_context(
+    session: AsyncSession, inbox: EmailInbox, batch: Sequence[IncomingEmail] = ()
+) -> InboxContext:
+    """The inbox's boards and its manager's language; with a `batch`, which of its
+    messages were processed before (one query for all)."""
+    processed: set[tuple[str, str]] | None = None
+    if batch:
+        ids = {mail.message_id[:998] for mail in batch}
+        processed = {
+            (row.message_id, row.content_hash)
+            for row in await session.execute(
+                select(ProcessedEmail.message_id, ProcessedEmail.content_hash).where(
+                    ProcessedEmail.email_inbox_id == inbox.id,
+                    ProcessedEmail.message_id.in_(ids),
+                )
+            )
+        }
     rows = (
         await session.execute(
             select(Manager.language, Board)
@@ -202,7 +230,7 @@ async def inbox_context(session: AsyncSession, inbox: EmailInbox) -> InboxContex
         )
     ).all()
     language = rows[0][0] if rows else None
-    return InboxContext([row[1] for row in rows if row[1] is not None], language)
+    return InboxContext([row[1] for row in rows if row[1] is not None], language, processed)
 
 
 def _candidates(boards: list[Board]) -> list[Candidate]:
@@ -242,9 +270,30 @@ async def ingest_message(
         return await ingest_too_large(session, inbox, raw[:HEADER_BLOCK_MAX], len(raw), uid=uid)
     if mail is None:
         mail = await asyncio.to_thread(parse_email, raw)
-    if await already_processed(session, inbox, mail):
+    context = context or await inbox_context(session, inbox)
+    key = (mail.message_id[:998], mail.content_hash)
+    if context.processed is None:
+        seen = await already_processed(session, inbox, mail)
+    else:
+        seen = key in context.processed
+    if seen:
         log.info("duplicate email skipped", extra={"imap_uid": uid})
         return IngestResult("duplicate")
+    result = await _decide(session, settings, inbox, mail, uid, context)
+    if context.processed is not None:
+        context.processed.add(key)  # a copy later in the same batch is a duplicate
+    return result
+
+
+async def _decide(
+    session: AsyncSession,
+    settings: Settings,
+    inbox: EmailInbox,
+    mail: IncomingEmail,
+    uid: int | None,
+    context: InboxContext,
+) -> IngestResult:
+    """What a new message becomes (steps 3–6), written in the caller's transaction."""
     kind = classify(mail)
     if kind == "autoreply":
         return await _record(session, inbox, mail, uid, IngestResult("ignored_autoreply"))
@@ -268,7 +317,6 @@ async def ingest_message(
             session, inbox, mail, uid, "unreadable", error="no sender address to answer"
         )
 
-    context = context or await inbox_context(session, inbox)
     boards = context.boards
     active = [b for b in boards if b.is_active]
     route = route_email(mail.subject, mail.text, _candidates(active))

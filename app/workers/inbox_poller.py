@@ -305,7 +305,8 @@ class InboxPoller:
     ) -> None:
         async with self.sessionmaker() as session, session.begin():
             inbox = await session.get_one(EmailInbox, inbox_id)
-            context = await inbox_context(session, inbox)
+            mails = [m for m in parsed.values() if isinstance(m, IncomingEmail)]
+            context = await inbox_context(session, inbox, mails)
             for uid in uids:
                 with log_context(imap_uid=uid):
                     failpoint("ingest.before_commit")

@@ -323,3 +323,30 @@ async def test_a_database_that_stops_answering_mid_mail_leaves_the_mail_to_read_
     async with sessions() as session:
         assert list(await session.scalars(select(Ticket.title))) == ["printer 8"]
         assert await session.scalar(select(func.count()).select_from(StandbyQueueItem)) == 0
+
+
+async def test_a_message_delivered_twice_in_one_batch_becomes_one_ticket(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Twice delivered")
+    for raw in (message(51), message(52), message(51)):  # read in one batch
+        dovecot.append(login, password, raw)
+    await one_session(sessions, settings, inbox_id, monkeypatch)
+
+    async with sessions() as session:
+        titles = sorted(
+            await session.scalars(
+                select(Ticket.title)
+                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
+                .where(ProcessedEmail.email_inbox_id == inbox_id)
+            )
+        )
+        row = await session.get_one(EmailInbox, inbox_id)
+    assert titles == ["printer 51", "printer 52"]
+    assert row.last_seen_uid == 3
+    assert all("\\Seen" in f for f in dovecot.flags(login, password).values())
