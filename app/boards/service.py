@@ -42,6 +42,15 @@ async def get_board(
     return board
 
 
+async def ensure_own_board(session: AsyncSession, manager: Manager, board_id: int) -> None:
+    """NotFound unless the board is the manager's: one key lookup, nothing loaded."""
+    found = await session.scalar(
+        select(Board.id).where(Board.id == board_id, Board.manager_id == manager.id)
+    )
+    if found is None:
+        raise NotFound("No such board.")
+
+
 async def list_boards(
     session: AsyncSession, manager: Manager, *, limit: int, cursor: str | None
 ) -> tuple[list[Board], str | None]:

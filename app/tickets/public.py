@@ -14,6 +14,7 @@ from app.core.errors import (
     ValidationErrorResponse,
     error_responses,
 )
+from app.core.responses import model_response
 from app.tickets import service
 from app.tickets.notifications import status_url
 from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted
@@ -86,6 +87,4 @@ async def submit_ticket(
     summary="What the status link shows",
 )
 async def read_public_ticket(report_uuid: str, session: SessionDep) -> Response:
-    # Built and checked once by the model; returned as it is, not validated again.
-    view = await service.public_view(session, report_uuid)
-    return Response(view.model_dump_json(), media_type="application/json")
+    return model_response(await service.public_view(session, report_uuid))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.auth.deps import CurrentManager
 from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, ErrorResponse
 from app.core.ids import ObjectId
 from app.core.pagination import DEFAULT_LIMIT, Page
+from app.core.responses import model_response
 from app.integrations import service as integrations
 from app.integrations.schemas import ExternalTicketRead
 from app.tickets import service
@@ -39,7 +40,7 @@ async def list_tickets(
     q: Annotated[str | None, Query(max_length=200, description="Words to find")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[TicketRead]:
+) -> Response:
     tickets, next_cursor = await service.list_tickets(
         session,
         manager,
@@ -50,7 +51,10 @@ async def list_tickets(
         limit=limit,
         cursor=cursor,
     )
-    return Page(items=[TicketRead.model_validate(t) for t in tickets], next_cursor=next_cursor)
+    page = Page[TicketRead](
+        items=[TicketRead.model_validate(t) for t in tickets], next_cursor=next_cursor
+    )
+    return model_response(page)
 
 
 @router.get(

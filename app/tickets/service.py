@@ -17,7 +17,7 @@ from sqlalchemy.orm import raiseload
 
 from app.auth.models import Manager
 from app.boards.models import Board
-from app.boards.service import get_board
+from app.boards.service import ensure_own_board
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
@@ -237,7 +237,7 @@ async def list_tickets(
 ) -> tuple[list[Ticket], str | None]:
     """Newest first, keyset-paginated on (created_at, id): tickets arriving between
     pages are neither skipped nor repeated."""
-    await get_board(session, manager, board_id)
+    await ensure_own_board(session, manager, board_id)
     return await keyset_page(
         session,
         ticket_filter(board_id, state=state, source=source, q=q),

@@ -274,14 +274,18 @@ async def test_concurrent_reports_from_one_address_get_exactly_the_limit(
     board = await make_board(real_client, auth, "Burst board")
     limit = settings.public_submit_rate.limit
     url = f"{API}/public/boards/{board['public_id']}/tickets"
-    answers = await asyncio.gather(
-        *(
-            real_client.post(
-                url, json={"title": f"T{i}", "description": "d", "email": f"b{i}@example.org"}
+    # An address of its own: other tests' reports from the default one count too.
+    app = real_client._transport.app  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=app, client=("198.18.7.7", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://tracker.test") as burst:
+        answers = await asyncio.gather(
+            *(
+                burst.post(
+                    url, json={"title": f"T{i}", "description": "d", "email": f"b{i}@example.org"}
+                )
+                for i in range(limit + 6)
             )
-            for i in range(limit + 6)
         )
-    )
     assert sorted(a.status_code for a in answers) == [201] * limit + [429] * 6
     async with make_sessionmaker(engine)() as session:
         stored = await session.scalar(
