@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 NPM ?= npm
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public frontend/scripts frontend/index.html frontend/vite.config.js -type f 2>/dev/null)
 
-.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps screenshots
+.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps system-bench-deps screenshots
 
 run: $(VENV)/.runtime frontend/dist/index.html
 	$(PY) -m app serve
@@ -35,7 +35,8 @@ lint: $(VENV)/.test frontend/node_modules/.installed
 	$(VENV)/bin/mypy app tests
 	$(VENV)/bin/lint-imports
 
-bench: $(VENV)/.test
+# Drives `python -m app serve` with wrk beside a bare ceiling app; see docs/performance.md.
+bench: $(VENV)/.bench frontend/dist/index.html system-test-deps system-bench-deps
 	$(PY) -m bench
 
 # --- installs ---------------------------------------------------------------
@@ -50,6 +51,10 @@ $(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.test: pyproject.toml $(VENV)/.runtime
 	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.bench: pyproject.toml $(VENV)/.test
+	$(PIP) install --quiet -e '.[test,bench]'
 	touch $@
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
@@ -68,6 +73,11 @@ screenshots: $(VENV)/.test frontend/dist/index.html system-test-deps
 # Debian packages the tests drive for real (Chromium for the browser tests, Dovecot as
 # the IMAP server); installed once, only when missing.
 SYSTEM_TEST_PACKAGES := chromium:chromium dovecot:dovecot-imapd
+# The load generator of `make bench`.
+SYSTEM_BENCH_PACKAGES := wrk:wrk
+system-bench-deps:
+	@$(MAKE) --no-print-directory system-test-deps SYSTEM_TEST_PACKAGES="$(SYSTEM_BENCH_PACKAGES)"
+
 system-test-deps:
 	@missing=""; for entry in $(SYSTEM_TEST_PACKAGES); do \
 		command -v $${entry%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${entry%%:*} ] \

@@ -42,7 +42,7 @@ import pgserver
 from app.core.config import normalize_database_url
 from bench import mail, parsing, routing, seed
 from bench.ceiling import SCHEMA
-from bench.load import LoadResult, MemoryWatch, warm_then_measure
+from bench.load import CONNECTIONS, LoadResult, MemoryWatch, warm_then_measure
 from tests.dovecot import running_dovecot
 from tests.processes import PROJECT_ROOT, Server, cli_env, run_cli, serve
 from tests.smtp import running_smtp_server
@@ -108,8 +108,15 @@ def ceiling_app(dsn: str, processes: int) -> Iterator[str]:
         process.wait(30)
 
 
-def load(url: str, script: str, **env: str) -> LoadResult:
-    return warm_then_measure(url, script, warmup=WARMUP, seconds=SECONDS, **env)
+# The manager's page and search are timed with a few dashboards open at once, not 32:
+# at 32 connections a saturated server's p99 is its queue, whatever the query costs.
+DASHBOARD_CONNECTIONS = 4
+
+
+def load(url: str, script: str, connections: int = CONNECTIONS, **env: str) -> LoadResult:
+    return warm_then_measure(
+        url, script, warmup=WARMUP, seconds=SECONDS, connections=connections, **env
+    )
 
 
 def access_token(base_url: str) -> str:
@@ -195,12 +202,13 @@ def http_scenarios(
                 )  # fmt: skip
                 status = load(server.base_url, "paths.lua", BENCH_PATHS=files["tickets"])
                 auth = f"Bearer {access_token(server.base_url)}"
-                page = load(
-                    server.base_url, "paths.lua", BENCH_PATHS=files["page"], BENCH_AUTH=auth
-                )
-                search = load(
-                    server.base_url, "paths.lua", BENCH_PATHS=files["search"], BENCH_AUTH=auth
-                )
+                page, search = (
+                    load(
+                        server.base_url, "paths.lua", DASHBOARD_CONNECTIONS,
+                        BENCH_PATHS=files[name], BENCH_AUTH=auth,
+                    )
+                    for name in ("page", "search")
+                )  # fmt: skip
             check_server(server)
         report.row("scenario", "project", "ceiling", "ratio", "target")
         report.row("---", "---", "---", "---", "---")
@@ -215,12 +223,12 @@ def http_scenarios(
             ratio(status.rate, bare_select.rate), "≥ 0.7x",
         )  # fmt: skip
         report.row(
-            f"ticket page ({TICKETS:,} tickets)",
+            f"ticket page ({TICKETS:,} tickets, {DASHBOARD_CONNECTIONS} connections)",
             f"{page.rate:.0f} req/s, p50 {page.p50_ms:.1f} ms, p99 {page.p99_ms:.1f} ms"
             + failures(page), "-", "-", "p99 ≤ 50 ms",
         )  # fmt: skip
         report.row(
-            f"full-text search ({TICKETS:,} tickets)",
+            f"full-text search ({TICKETS:,} tickets, {DASHBOARD_CONNECTIONS} connections)",
             f"{search.rate:.0f} req/s, p50 {search.p50_ms:.1f} ms, p99 {search.p99_ms:.1f} ms"
             + failures(search), "-", "-", "p99 ≤ 50 ms",
         )  # fmt: skip
@@ -249,9 +257,11 @@ def mail_scenarios(report: Report, env: dict[str, str], url: str) -> None:
     report.row("---", "---", "---", "---", "---")
     with running_dovecot(free_port()) as dovecot:
         for processes in CONCURRENCIES:
+            login, password = dovecot.add_user()
+            bare_idle = mail.idle_ceiling(dovecot, login, password, IDLE_SAMPLES)
+            login, password = dovecot.add_user()
             with serve(free_port(), {**env, "WEB_CONCURRENCY": str(processes)}) as server:
                 server.wait_until_ready()
-                login, password = dovecot.add_user()
                 mail.fill(dovecot, login, password, BACKLOG)
                 bare = mail.ceiling_rate(dovecot, login, password)
                 with MemoryWatch(server.process.pid) as memory:
@@ -271,7 +281,9 @@ def mail_scenarios(report: Report, env: dict[str, str], url: str) -> None:
             report.row(
                 f"APPEND → ticket with IDLE, WEB_CONCURRENCY={processes}",
                 f"p50 {mail.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms",
-                "-", "-", "p50 ≤ 0.5 s",
+                f"p50 {mail.median(bare_idle) * 1000:.0f} ms (aioimaplib IDLE push alone)",
+                f"+{(mail.median(latencies) - mail.median(bare_idle)) * 1000:.0f} ms",
+                "p50 ≤ 0.5 s",
             )  # fmt: skip
             report.row(
                 f"resident memory while ingesting, WEB_CONCURRENCY={processes}",

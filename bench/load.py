@@ -28,12 +28,15 @@ class LoadResult:
         return (self.requests - self.failed) / self.seconds
 
 
-def wrk(url: str, script: str, seconds: float, **env: str) -> LoadResult:
-    """`wrk -t2 -c32` for `seconds` against `url` with bench/wrk/`script`."""
+def wrk(
+    url: str, script: str, seconds: float, connections: int = CONNECTIONS, **env: str
+) -> LoadResult:
+    """`wrk -t2 -c32` (or `connections`) for `seconds` against `url` with
+    bench/wrk/`script`."""
     command = [
         "wrk",
         f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
@@ -61,10 +64,16 @@ def wrk(url: str, script: str, seconds: float, **env: str) -> LoadResult:
 
 
 def warm_then_measure(
-    url: str, script: str, *, warmup: float, seconds: float, **env: str
+    url: str,
+    script: str,
+    *,
+    warmup: float,
+    seconds: float,
+    connections: int = CONNECTIONS,
+    **env: str,
 ) -> LoadResult:
-    wrk(url, script, warmup, **env)
-    return wrk(url, script, seconds, **env)
+    wrk(url, script, warmup, connections, **env)
+    return wrk(url, script, seconds, connections, **env)
 
 
 def process_tree(pid: int) -> list[int]:

@@ -128,3 +128,34 @@ def idle_latencies(
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def idle_ceiling(dovecot: Dovecot, login: str, password: str, samples: int) -> list[float]:
+    """Seconds from each APPEND until Dovecot pushes EXISTS to a bare aioimaplib client
+    waiting in IDLE: the least any IMAP client can see (Dovecot itself waits about
+    half a second before it notifies)."""
+    import asyncio
+
+    import aioimaplib
+
+    async def measure() -> list[float]:
+        client = aioimaplib.IMAP4(dovecot.host, dovecot.port)
+        await client.wait_hello_from_server()
+        await client.login(login, password)
+        await client.select("INBOX")
+        loop = asyncio.get_running_loop()
+        latencies = []
+        try:
+            for n in range(samples):
+                idle = await client.idle_start(timeout=60)
+                started = time.perf_counter()
+                await loop.run_in_executor(None, fill, dovecot, login, password, 1, 200_000 + n)
+                await client.wait_server_push(timeout=30)
+                latencies.append(time.perf_counter() - started)
+                client.idle_done()
+                await asyncio.wait_for(idle, 10)
+        finally:
+            await client.logout()
+        return latencies
+
+    return asyncio.run(measure())
