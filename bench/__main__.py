@@ -44,7 +44,7 @@ from bench import mail, parsing, routing, seed
 from bench.ceiling import SCHEMA
 from bench.load import CONNECTIONS, LoadResult, MemoryWatch, warm_then_measure
 from tests.dovecot import running_dovecot
-from tests.processes import PROJECT_ROOT, Server, cli_env, run_cli, serve
+from tests.processes import PROJECT_ROOT, Server, run_cli, serve, served_env
 from tests.smtp import running_smtp_server
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
@@ -361,16 +361,12 @@ def main() -> None:
             url = server.get_uri()
             dsn = re.sub(r"^postgresql\+\w+://", "postgresql://", url)
             with running_smtp_server(free_port()) as smtp:
-                env = cli_env(
-                    DATABASE_URL=url,
-                    DATA_DIR=tmp,
-                    SECRET_KEY=SECRET_KEY,
-                    ENCRYPTION_KEY=ENCRYPTION_KEY,
-                    SMTP_HOST=smtp.host,
-                    SMTP_PORT=str(smtp.port),
-                    SMTP_SECURITY="none",
-                    SMTP_FROM="Tracker <tracker@example.com>",
-                    PUBLIC_BASE_URL="http://tracker.example.com",
+                env = served_env(
+                    database_url=url,
+                    data_dir=tmp,
+                    secret_key=SECRET_KEY,
+                    encryption_key=ENCRYPTION_KEY,
+                    smtp=(smtp.host, smtp.port),
                 )
                 migrated = run_cli("migrate", env=env)
                 assert migrated.returncode == 0, migrated.stderr

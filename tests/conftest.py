@@ -21,7 +21,7 @@ from app.core.deps import get_session
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
 from tests.dovecot import Dovecot, running_dovecot
-from tests.processes import Server, cli_env, run_cli, serve
+from tests.processes import Server, run_cli, serve, served_env
 from tests.smtp import SmtpServer, running_smtp_server
 
 # Nothing in a test run may read the developer's own configuration by accident.
@@ -173,16 +173,12 @@ def live_stack(
     live_env_overrides: dict[str, str],
 ) -> Iterator[LiveStack]:
     with db_server.fresh("live") as url:
-        env = cli_env(
-            DATABASE_URL=url,
-            DATA_DIR=str(tmp_path_factory.mktemp("live")),
-            SECRET_KEY=LIVE_SECRET_KEY,
-            ENCRYPTION_KEY=LIVE_ENCRYPTION_KEY,
-            SMTP_HOST=smtp_server.host,
-            SMTP_PORT=str(smtp_server.port),
-            SMTP_SECURITY="none",
-            SMTP_FROM="Tracker <tracker@example.com>",
-            PUBLIC_BASE_URL="http://tracker.example.com",
+        env = served_env(
+            database_url=url,
+            data_dir=str(tmp_path_factory.mktemp("live")),
+            secret_key=LIVE_SECRET_KEY,
+            encryption_key=LIVE_ENCRYPTION_KEY,
+            smtp=(smtp_server.host, smtp_server.port),
             LOGIN_RATE_LIMIT="5/minute",
             LOG_LEVEL="DEBUG",
             **live_env_overrides,

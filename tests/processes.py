@@ -38,6 +38,31 @@ def cli_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def served_env(
+    *,
+    database_url: str,
+    data_dir: str,
+    secret_key: str,
+    encryption_key: str,
+    smtp: tuple[str, int],
+    **overrides: str,
+) -> dict[str, str]:
+    """`cli_env` for a server on `database_url` that sends its mail to a local SMTP
+    server (no TLS) and writes links to tracker.example.com."""
+    return cli_env(
+        DATABASE_URL=database_url,
+        DATA_DIR=data_dir,
+        SECRET_KEY=secret_key,
+        ENCRYPTION_KEY=encryption_key,
+        SMTP_HOST=smtp[0],
+        SMTP_PORT=str(smtp[1]),
+        SMTP_SECURITY="none",
+        SMTP_FROM="Tracker <tracker@example.com>",
+        PUBLIC_BASE_URL="http://tracker.example.com",
+        **overrides,
+    )
+
+
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app", *args],

@@ -48,22 +48,23 @@ def _domain_of(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
-def _row(
+def render_row(
     settings: Settings,
     *,
     kind: str,
     to: str,
     language: str,
     values: dict[str, Any],
-    sensitive: bool,
-    manager_id: int | None,
-    ticket_uuid: uuid.UUID | None,
-    headers: dict[str, str] | None,
-    subject_suffix: str,
-    email_inbox_id: int | None,
-    from_address: str | None,
+    sensitive: bool = False,
+    manager_id: int | None = None,
+    ticket_uuid: uuid.UUID | None = None,
+    headers: dict[str, str] | None = None,
+    subject_suffix: str = "",
+    email_inbox_id: int | None = None,
+    from_address: str | None = None,
 ) -> dict[str, Any]:
-    """The columns of one rendered mail."""
+    """The columns of one rendered mail (`enqueue` stores them; `enqueue_capped` too,
+    under a cap)."""
     title, text_body, html_body = render(kind, language, **values)
     title += subject_suffix
     if sensitive:
@@ -109,7 +110,7 @@ async def enqueue(
 ) -> OutgoingEmail:
     """Render and store one mail; it is sent after the transaction commits."""
     mail = OutgoingEmail(
-        **_row(
+        **render_row(
             settings,
             kind=kind,
             to=to,
@@ -130,37 +131,11 @@ async def enqueue(
 
 
 async def enqueue_capped(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    cap: int,
-    window: timedelta,
-    kind: str,
-    to: str,
-    language: str,
-    values: dict[str, Any],
-    ticket_uuid: uuid.UUID | None = None,
-    headers: dict[str, str] | None = None,
-    subject_suffix: str = "",
-    email_inbox_id: int | None = None,
-    from_address: str | None = None,
+    session: AsyncSession, row: dict[str, Any], *, cap: int, window: timedelta
 ) -> int | None:
-    """`enqueue`, unless the address was sent `cap` mails within `window`: the count
-    and the insert are one statement. Returns the new row's id, or None when capped."""
-    row = _row(
-        settings,
-        kind=kind,
-        to=to,
-        language=language,
-        values=values,
-        sensitive=False,
-        manager_id=None,
-        ticket_uuid=ticket_uuid,
-        headers=headers,
-        subject_suffix=subject_suffix,
-        email_inbox_id=email_inbox_id,
-        from_address=from_address,
-    )
+    """Store a mail `render_row` made, unless its address was sent `cap` mails within
+    `window`: the count and the insert are one statement. Returns the new row's id,
+    or None when capped."""
     return await session.scalar(
         _capped_insert(tuple(row)), {**row, "cap": cap, "since": row["created_at"] - window}
     )

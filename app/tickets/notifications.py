@@ -70,11 +70,8 @@ async def notify_reporter(
     }
     if state is not None:
         values |= {"state_label": state_label(state, language), "comment": comment}
-    queued = await outgoing.enqueue_capped(
-        session,
+    row = outgoing.render_row(
         settings,
-        cap=REPORTER_MAIL_CAP,
-        window=REPORTER_MAIL_WINDOW,
         kind=kind,
         to=to,
         language=language,
@@ -84,6 +81,9 @@ async def notify_reporter(
         subject_suffix=f" {reference(report_uuid)}",
         email_inbox_id=inbox.id if inbox is not None and inbox.smtp_host else None,
         from_address=inbox.email_address if inbox is not None and inbox.smtp_host else None,
+    )
+    queued = await outgoing.enqueue_capped(
+        session, row, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW
     )
     if queued is None:
         log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})
