@@ -13,17 +13,13 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from app.intake.parse import IncomingEmail, parse_email
 
 Parsed = IncomingEmail | Exception
-
-
-def _parse(raw: bytes | bytearray) -> IncomingEmail:
-    return parse_email(raw)
 
 
 class ParsePool:
@@ -48,7 +44,7 @@ class ParsePool:
 
             return [await _in_thread(ingest.parse_email, raw) for raw in raws]
         executor = self._executor()
-        futures = [asyncio.wrap_future(_submit(executor, raw)) for raw in raws]
+        futures = [asyncio.wrap_future(executor.submit(parse_email, raw)) for raw in raws]
         results = await asyncio.gather(*futures, return_exceptions=True)
         if any(isinstance(r, BrokenProcessPool) for r in results):
             self.close()
@@ -66,12 +62,10 @@ class ParsePool:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _submit(executor: ProcessPoolExecutor, raw: bytes | bytearray) -> Future[IncomingEmail]:
-    return executor.submit(_parse, raw)
-
-
-async def _in_thread(parse: object, raw: bytes | bytearray) -> Parsed:
+async def _in_thread(
+    parse: Callable[[bytes | bytearray], IncomingEmail], raw: bytes | bytearray
+) -> Parsed:
     try:
-        return await asyncio.to_thread(parse, raw)  # type: ignore[arg-type]
+        return await asyncio.to_thread(parse, raw)
     except Exception as exc:
         return exc

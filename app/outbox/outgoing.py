@@ -22,6 +22,7 @@ from app.core.clock import clock
 from app.core.config import Settings
 from app.core.crypto import cipher_for
 from app.core.i18n import pick_language, subject
+from app.core.orm import bound_row
 from app.outbox.models import OutgoingEmail
 
 _templates = Environment(
@@ -155,9 +156,7 @@ def _capped_insert(columns: tuple[str, ...]) -> Any:
         )
         .scalar_subquery()
     )
-    source = select(*(bindparam(c, type_=table.c[c].type).label(c) for c in columns)).where(
-        recent < bindparam("cap")
-    )
+    source = bound_row(table, columns).where(recent < bindparam("cap"))
     return insert(table).from_select(list(columns), source).returning(table.c.id)
 
 

@@ -19,11 +19,13 @@ from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.service import ensure_own_board
 from app.core.clock import clock
-from app.core.config import Settings
+from app.core.config import RateLimit, Settings
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
+from app.core.orm import bound_row
 from app.core.pagination import keyset_page
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
+from app.ratelimit.service import HITS_SO_FAR, hits_parameters
 from app.tickets import notifications, states
 from app.tickets.models import Ticket, TicketStatusChange
 from app.tickets.schemas import (
@@ -98,7 +100,7 @@ def _insert_ticket_statement(check_external: bool) -> Any:
     that returned: one statement, built once (constructing a statement per request
     costs more than running it). The values are bind parameters named as columns."""
     table = cast(Table, Ticket.__table__)
-    source = select(*(bindparam(c, type_=table.c[c].type).label(c) for c in _TICKET_COLUMNS))
+    source = bound_row(table, _TICKET_COLUMNS)
     if check_external:
         source = source.where(
             ~exists().where(ExternalTicket.uuid == bindparam("uuid", type_=table.c.uuid.type))
@@ -361,32 +363,30 @@ async def public_board(session: AsyncSession, public_id: str) -> Board:
 
 
 async def board_for_report(
-    session: AsyncSession, public_id: str, *, also: Any, parameters: dict[str, object]
-) -> tuple[Board, str, Any]:
-    """A board that takes reports, its manager's language and the value of `also`
-    (the form's rate-limit count, with its bind `parameters`), in one round trip. The
-    board's inbox comes along into the session, for the acknowledgement; its keywords
-    are not needed."""
-    statement = _board_for_report_statement(also)
-    row = (await session.execute(statement, {"public_id": public_id, **parameters})).first()
+    session: AsyncSession, public_id: str, *, rate_key: str, rate: RateLimit
+) -> tuple[Board, str, int]:
+    """A board that takes reports, its manager's language and how many reports the
+    address (`rate_key`) made in the current window, in one round trip and without
+    locking the counter. The board's inbox comes along into the session, for the
+    acknowledgement; its keywords are not needed."""
+    parameters = {"public_id": public_id, **hits_parameters(key=rate_key, rate=rate)}
+    row = (await session.execute(_BOARD_FOR_REPORT, parameters)).first()
     if row is None:
         raise BoardUnavailable()
-    return row[0], row[1], row[3]
+    return row[0], row[1], row[3] or 0
 
 
-@lru_cache(maxsize=4)
-def _board_for_report_statement(also: Any) -> Any:
-    return (
-        select(Board, Manager.language, EmailInbox, also)
-        .join(Manager, Manager.id == Board.manager_id)
-        .outerjoin(EmailInbox, EmailInbox.id == Board.email_inbox_id)
-        .where(
-            Board.public_id == bindparam("public_id"),
-            Board.is_active,
-            Manager.is_suspended.is_(False),
-        )
-        .options(raiseload(Board.keywords))
+_BOARD_FOR_REPORT = (
+    select(Board, Manager.language, EmailInbox, HITS_SO_FAR)
+    .join(Manager, Manager.id == Board.manager_id)
+    .outerjoin(EmailInbox, EmailInbox.id == Board.email_inbox_id)
+    .where(
+        Board.public_id == bindparam("public_id"),
+        Board.is_active,
+        Manager.is_suspended.is_(False),
     )
+    .options(raiseload(Board.keywords))
+)  # built once: every report reads it
 
 
 _PUBLIC_VIEW = (

@@ -11,13 +11,7 @@ from app.boards.placement import place_report
 from app.core.config import RateLimit, Settings
 from app.core.errors import BoardUnavailable, TooManyRequests
 from app.core.i18n import from_accept_language, pick_language
-from app.ratelimit.service import (
-    HITS_SO_FAR,
-    address_key,
-    hit_or_refuse,
-    hits_parameters,
-    retry_after,
-)
+from app.ratelimit.service import address_key, hit_or_refuse, retry_after
 from app.tickets.schemas import PublicSubmission
 from app.tickets.service import NewReport, board_for_report
 
@@ -45,13 +39,13 @@ async def submit_public(
     rate = settings.public_submit_rate
     try:
         board, manager_language, hits = await board_for_report(
-            session, public_id, also=HITS_SO_FAR, parameters=hits_parameters(key=key, rate=rate)
+            session, public_id, rate_key=key, rate=rate
         )
     except BoardUnavailable:
         # Count the attempt: probing for boards is throttled like submitting.
         await _count_or_refuse(session, key, rate)
         raise BoardUnavailable(keep_changes=True) from None
-    if (hits or 0) >= rate.limit:
+    if hits >= rate.limit:
         raise _too_many(retry_after(rate))
     language = pick_language(data.language, from_accept_language(accept_language), manager_language)
     report = NewReport(
@@ -68,11 +62,9 @@ async def submit_public(
     return placed.uuid
 
 
-def _too_many(wait: int, *, keep_changes: bool = False) -> TooManyRequests:
+def _too_many(wait: int) -> TooManyRequests:
     return TooManyRequests(
-        f"Too many reports from your address. Try again in {wait} seconds.",
-        retry_after=wait,
-        keep_changes=keep_changes,
+        f"Too many reports from your address. Try again in {wait} seconds.", retry_after=wait
     )
 
 
