@@ -29,10 +29,16 @@ from app.boards.router import router as boards_router
 from app.boards.router import stats_router
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Settings, get_settings
-from app.core.database import make_engine, make_sessionmaker, resolve_database_url
+from app.core.database import (
+    make_engine,
+    make_read_pool,
+    make_sessionmaker,
+    resolve_database_url,
+)
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import ErrorResponse, NotFound
 from app.core.middleware import RequestContextMiddleware
+from app.core.reads import PoolReader
 from app.inboxes.router import router as inboxes_router
 from app.integrations.router import router as integrations_router
 from app.migrations import PROJECT_ROOT
@@ -217,6 +223,8 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or make_engine(resolve_database_url(settings), settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        read_pool = await make_read_pool(app.state.engine, settings)
+        app.state.reader = PoolReader(read_pool, acquire_timeout=settings.DB_POOL_TIMEOUT_SECONDS)
         workers = WorkerRunner(settings, app.state.sessionmaker)
         if settings.WORKERS_ENABLED:
             workers.start()
@@ -224,6 +232,7 @@ def create_app(
             yield
         finally:
             await workers.stop()
+            await read_pool.close()
             if own_engine:
                 await app.state.engine.dispose()
 
@@ -252,12 +261,15 @@ def create_app(
     app.include_router(_health_router())
     app.include_router(_docs_router(app.title, OPENAPI_URL))
     api = APIRouter(prefix="/api/v1")
+    # Routes are matched one by one in this order: the public routes (the status link,
+    # the form) are the busiest and go first (about a tenth of a status read's cost
+    # was matching the routes before them; docs/performance.md).
+    api.include_router(public_router)
     api.include_router(auth_router)
     api.include_router(me_router)
     api.include_router(boards_router)
     api.include_router(stats_router)
     api.include_router(tickets_router)
-    api.include_router(public_router)
     api.include_router(inboxes_router)
     api.include_router(integrations_router)
     api.include_router(standby_router)

@@ -32,9 +32,8 @@ def resolve_database_url(settings: Settings) -> str:
 CLIENT_TIMEOUT_MARGIN_SECONDS = 2.0
 
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    """The engine of the app, the workers and the CLI (not of migrations: alembic/env.py
-    makes its own, without the statement timeout, so a long migration is never cut)."""
+def _connect_args(settings: Settings) -> dict[str, Any]:
+    """asyncpg's connection arguments, for the engine's pool and the read pool alike."""
     connect_args: dict[str, Any] = {"timeout": settings.DB_CONNECT_TIMEOUT_SECONDS}
     statement_timeout = settings.DB_STATEMENT_TIMEOUT_SECONDS
     if statement_timeout > 0:
@@ -44,6 +43,12 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         # A server that does not answer at all (frozen, a dropped network) cannot
         # cancel anything: asyncpg stops waiting on its own.
         connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN_SECONDS
+    return connect_args
+
+
+def make_engine(url: str, settings: Settings) -> AsyncEngine:
+    """The engine of the app, the workers and the CLI (not of migrations: alembic/env.py
+    makes its own, without the statement timeout, so a long migration is never cut)."""
     return create_async_engine(
         url,
         pool_size=settings.DB_POOL_SIZE,
@@ -51,7 +56,28 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args=connect_args,
+        connect_args=_connect_args(settings),
+    )
+
+
+async def _keep_as_is(_connection: asyncpg.Connection) -> None:
+    """The read pool's reads change no session state: nothing to reset on release (by
+    default asyncpg sends a reset statement, a second round trip per read)."""
+
+
+async def make_read_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.Pool:
+    """The plain asyncpg pool of app/core/reads.py, on the engine's database, with the
+    same timeouts. It opens no connection until the first read. Only single SELECTs
+    run on it (no SET, no LISTEN, no advisory lock): asyncpg's reset on release is
+    left out."""
+    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=0,
+        max_size=settings.DB_READ_POOL_SIZE,
+        max_inactive_connection_lifetime=1800,
+        reset=_keep_as_is,
+        **_connect_args(settings),
     )
 
 
@@ -141,6 +167,10 @@ def database_unavailable_cause(error: BaseException) -> BaseException | None:
             if sqlstate.startswith(_UNAVAILABLE_SQLSTATE_PREFIXES):
                 return cause
         if isinstance(cause, asyncpg.InterfaceError) and "connection is closed" in str(cause):
+            return cause
+        # The protocol's state broken by a server that went away mid-conversation
+        # (each connection serves one request at a time, so nothing else breaks it).
+        if isinstance(cause, asyncpg.InternalClientError):
             return cause
         if isinstance(cause, OSError) and _raised_in_driver(cause):
             return cause

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response, status
 
-from app.core.deps import ClientIp, SessionDep, SettingsDep
+from app.core.deps import ClientIp, ReaderDep, SessionDep, SettingsDep
 from app.core.errors import (
     BoardUnavailable,
     ErrorResponse,
@@ -86,5 +86,5 @@ async def submit_ticket(
     responses=NOT_FOUND,
     summary="What the status link shows",
 )
-async def read_public_ticket(report_uuid: str, session: SessionDep) -> Response:
-    return model_response(await service.public_view(session, report_uuid))
+async def read_public_ticket(report_uuid: str, reader: ReaderDep) -> Response:
+    return model_response(await service.public_view(reader, report_uuid))

@@ -23,6 +23,7 @@ from app.core.config import RateLimit, Settings
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
 from app.core.orm import bound_row
 from app.core.pagination import keyset_page
+from app.core.reads import Reader, compile_query
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
 from app.ratelimit.service import HITS_SO_FAR, hits_parameters
@@ -389,7 +390,7 @@ _BOARD_FOR_REPORT = (
 )  # built once: every report reads it
 
 
-_PUBLIC_VIEW = (
+_PUBLIC_VIEW = compile_query(
     select(
         Ticket.uuid,
         Ticket.title,
@@ -405,58 +406,62 @@ _PUBLIC_VIEW = (
     .outerjoin(TicketStatusChange, TicketStatusChange.ticket_id == Ticket.id)
     .where(Ticket.uuid == bindparam("uuid"))
     .order_by(TicketStatusChange.changed_at, TicketStatusChange.id)
-)  # built once: the status link is the most read page
+)  # compiled once: the status link is the most read page
+_PUBLIC_EXTERNAL_VIEW = compile_query(
+    select(
+        ExternalTicket.uuid,
+        ExternalTicket.title,
+        ExternalTicket.status,
+        ExternalTicket.created_at,
+        Board.name,
+        ExternalTicket.platform,
+        ExternalTicket.external_url,
+    )
+    .join(Board, Board.id == ExternalTicket.board_id)
+    .where(ExternalTicket.uuid == bindparam("uuid"))
+)
 
 
-async def public_view(session: AsyncSession, report_uuid: str) -> PublicTicket:
+async def public_view(reader: Reader, report_uuid: str) -> PublicTicket:
     """What the status link shows: never the reporter's address, never internal notes."""
     try:
         key = uuid.UUID(report_uuid)
     except ValueError:
         raise NotFound() from None
     # One round trip: the ticket, its board's name and its history, a row per entry.
-    rows = (await session.execute(_PUBLIC_VIEW, {"uuid": key})).all()
+    rows = await reader.fetch(_PUBLIC_VIEW, uuid=key)
     if rows:
-        first = rows[0]
+        ticket_uuid, title, state, created_at, board_name = rows[0][:5]
         return PublicTicket(
-            uuid=first.uuid,
+            uuid=ticket_uuid,
             kind="ticket",
-            title=first.title,
-            board_name=first.name,
-            state=first.state,
-            created_at=first.created_at,
+            title=title,
+            board_name=board_name,
+            state=state,
+            created_at=created_at,
             history=[
                 PublicHistoryEntry(
-                    from_state=row.from_state,
-                    to_state=row.to_state,
-                    comment=row.comment,
-                    changed_at=row.changed_at,
+                    from_state=from_state, to_state=to_state, comment=comment, changed_at=at
                 )
-                for row in rows
-                if row.to_state is not None
+                for from_state, to_state, comment, at in (row[5:] for row in rows)
+                if to_state is not None
             ],
         )
-    external = (
-        await session.execute(
-            select(ExternalTicket, Board.name)
-            .join(Board, Board.id == ExternalTicket.board_id)
-            .where(ExternalTicket.uuid == key)
-        )
-    ).first()
-    if external is None:
+    external = await reader.fetch(_PUBLIC_EXTERNAL_VIEW, uuid=key)
+    if not external:
         raise NotFound()
-    forwarded, board_name = external
+    forwarded_uuid, title, status, created_at, board_name, platform, url = external[0]
     return PublicTicket(
-        uuid=forwarded.uuid,
+        uuid=forwarded_uuid,
         kind="external",
-        title=forwarded.title,
+        title=title,
         board_name=board_name,
-        state=forwarded.status,
-        created_at=forwarded.created_at,
+        state=status,
+        created_at=created_at,
         history=[],
-        platform=forwarded.platform,  # type: ignore[arg-type]
-        status=forwarded.status,  # type: ignore[arg-type]
-        external_url=forwarded.external_url if forwarded.status == "created" else None,
+        platform=platform,
+        status=status,
+        external_url=url if status == "created" else None,
     )
 
 

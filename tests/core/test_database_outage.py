@@ -18,6 +18,7 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -30,11 +31,12 @@ import pytest
 from fastapi import FastAPI
 from pgserver._commands import POSTGRES_BIN_PATH
 from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 
 from app.core.config import Settings, normalize_database_url
 from app.core.database import make_engine
 from app.core.deps import SessionDep
+from app.core.reads import compile_query
 from app.main import create_app
 from tests.conftest import free_port
 from tests.database import DatabaseServer
@@ -208,15 +210,18 @@ async def test_a_refused_connection_is_a_503_in_one_warning_line(
 ) -> None:
     closed_port = free_port()  # nothing listens there
     settings = _settings(tmp_path, f"postgresql://postgres@127.0.0.1:{closed_port}/postgres")
-    async with _app(settings) as (_, client):
-        with caplog.at_level(logging.WARNING):
-            response, took = await _timed(client.get("/api/v1/public/boards/some-board"))
-    _assert_unavailable(response)
-    assert took < ANSWER_DEADLINE
-    [record] = [r for r in caplog.records if r.getMessage() == "database unavailable"]
-    assert record.levelno == logging.WARNING and record.exc_info is None
-    assert record.__dict__["error"] == "ConnectionRefusedError"
-    assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
+    # A route on the session, and the status link on the read pool.
+    for path in ("/api/v1/public/boards/some-board", f"/api/v1/public/tickets/{uuid.uuid4()}"):
+        caplog.clear()
+        async with _app(settings) as (_, client):
+            with caplog.at_level(logging.WARNING):
+                response, took = await _timed(client.get(path))
+        _assert_unavailable(response)
+        assert took < ANSWER_DEADLINE
+        [record] = [r for r in caplog.records if r.getMessage() == "database unavailable"]
+        assert record.levelno == logging.WARNING and record.exc_info is None
+        assert record.__dict__["error"] == "ConnectionRefusedError"
+        assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
 
 
 async def test_a_server_that_never_answers_is_a_503_after_the_connect_timeout(
@@ -267,6 +272,21 @@ async def test_a_full_pool_is_a_503_after_the_pool_timeout(
     _assert_unavailable(response)
     assert 0.4 <= took < ANSWER_DEADLINE
     assert after.status_code == 200  # the connection went back to the pool
+
+
+async def test_a_full_read_pool_is_a_503_after_the_pool_timeout(
+    running: Cluster, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, running.url, DB_READ_POOL_SIZE=1, DB_POOL_TIMEOUT_SECONDS=0.5)
+    async with _app(settings) as (app, client):
+        status_link = f"/api/v1/public/tickets/{uuid.uuid4()}"
+        async with app.state.reader.pool.acquire():  # the read pool's only connection
+            response, took = await _timed(client.get(status_link))
+        # The connection went back to the pool, and the next read has it.
+        after = await app.state.reader.fetch(compile_query(select(literal_column("1"))))
+    _assert_unavailable(response)
+    assert 0.4 <= took < ANSWER_DEADLINE
+    assert [tuple(row) for row in after] == [(1,)]
 
 
 async def test_a_statement_over_the_timeout_is_a_503(running: Cluster, tmp_path: Path) -> None:
@@ -373,7 +393,8 @@ class Answer:
 
 
 class PublicFormLoad:
-    """Threads posting the public form as fast as the server answers, each answer kept."""
+    """Threads posting the public form as fast as the server answers and reading each
+    stored report's status link, each answer kept."""
 
     def __init__(self, url: str, threads: int = 4, per_thread: int = 5000) -> None:
         self.url = url
@@ -397,6 +418,9 @@ class PublicFormLoad:
         assert not any(t.is_alive() for t in self._threads), "a client thread is stuck"
 
     def _post(self, n: int) -> None:
+        """Submits reports; after each one stored, reads its status link (the read pool
+        goes through the restart too)."""
+        status_links = self.url.split("/api/v1/")[0] + "/api/v1/public/tickets/"
         # trust_env=False: no proxy from the environment, loopback only.
         with httpx.Client(timeout=CLIENT_TIMEOUT, trust_env=False) as client:
             for i in range(self.per_thread):
@@ -407,29 +431,33 @@ class PublicFormLoad:
                     "description": "Sent while PostgreSQL restarts.",
                     "email": f"reporter{n}@example.org",
                 }
-                started = time.monotonic()
-                try:
-                    response = client.post(self.url, json=report)
-                except httpx.HTTPError as exc:
-                    answer = Answer(
-                        started, time.monotonic() - started, None, repr(exc), None, None
-                    )
-                else:
-                    took = time.monotonic() - started
-                    try:
-                        body = response.json()
-                    except ValueError:  # e.g. a plain-text 500
-                        body = {"code": response.text[:200]}
-                    answer = Answer(
-                        started,
-                        took,
-                        response.status_code,
-                        body.get("code"),
-                        body.get("uuid"),
-                        response.headers.get("Retry-After"),
-                    )
-                with self._lock:
-                    self.answers.append(answer)
+                answer = self._send(client, "POST", self.url, json=report)
+                if answer.status == 201 and answer.uuid:
+                    self._send(client, "GET", status_links + answer.uuid)
+
+    def _send(self, client: httpx.Client, method: str, url: str, **kw: object) -> Answer:
+        started = time.monotonic()
+        try:
+            response = client.request(method, url, **kw)  # type: ignore[arg-type]
+        except httpx.HTTPError as exc:
+            answer = Answer(started, time.monotonic() - started, None, repr(exc), None, None)
+        else:
+            took = time.monotonic() - started
+            try:
+                body = response.json()
+            except ValueError:  # e.g. a plain-text 500
+                body = {"code": response.text[:200]}
+            answer = Answer(
+                started,
+                took,
+                response.status_code,
+                body.get("code"),
+                body.get("uuid") if method == "POST" else None,
+                response.headers.get("Retry-After"),
+            )
+        with self._lock:
+            self.answers.append(answer)
+        return answer
 
     def snapshot(self) -> list[Answer]:
         with self._lock:
@@ -520,12 +548,13 @@ def test_postgres_restarted_under_public_form_load(
         assert (answer.status, answer.code) == (503, "database_unavailable"), answer
         assert answer.retry_after == "5", answer
     assert all(a.took < ANSWER_DEADLINE for a in down_answers)
-    # Around the restart too: nothing but 201 and 503, none hanging, no 500.
-    unexpected = [
-        a for a in answers if (a.status, a.code) not in ((201, None), (503, "database_unavailable"))
-    ]
+    # Around the restart too: nothing but 201, a status link's 200 and 503, none
+    # hanging, no 500; and the status links answer again after the recovery.
+    expected = ((201, None), (200, None), (503, "database_unavailable"))
+    unexpected = [a for a in answers if (a.status, a.code) not in expected]
     assert not unexpected, unexpected[:5]
     assert max(a.took for a in answers) < ANSWER_DEADLINE
+    assert any(a.status == 200 and a.started > first_201 for a in answers)
     assert ready_down.status_code == 503
     assert ready_down.json()["code"] == "database_unavailable"
     assert ready_up.status_code == 200

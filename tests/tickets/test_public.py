@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as accounts
 from app.core.config import Settings
+from app.core.deps import get_reader
+from app.core.reads import Query, Reader, SessionReader
 from app.integrations.models import ExternalTicket
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import build_message
@@ -270,13 +273,26 @@ async def test_a_report_costs_four_statements_and_locks_its_counter_last(
     assert statements[3].startswith("INSERT INTO rate_limit_counters")
 
 
-async def test_the_status_link_is_one_statement(
-    client: httpx.AsyncClient, db: AsyncSession
+async def test_the_status_link_is_one_read_below_the_session(
+    app: FastAPI, client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     board, _ = await board_and_auth(client, db)
     created = (await client.post(submit_url(board), json=REPORT)).json()
+    reads: list[str] = []
+
+    class CountingReader(SessionReader):
+        async def fetch(self, query: Query, **values: object) -> list[asyncpg.Record]:
+            reads.append(" ".join(query.sql.split()))
+            return await super().fetch(query, **values)
+
+    async def counting_reader() -> Reader:
+        return CountingReader(db)
+
+    app.dependency_overrides[get_reader] = counting_reader
     statements = _statements_during(db)
     answer = await client.get(f"{API}/public/tickets/{created['uuid']}")
     assert answer.status_code == 200
     assert [h["to_state"] for h in answer.json()["history"]] == ["new"]
-    assert len(statements) == 1, statements
+    # One statement, through the reader (no session, no transaction of its own).
+    assert len(reads) == 1 and reads[0].startswith("SELECT tickets.uuid"), reads
+    assert statements == []

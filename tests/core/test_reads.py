@@ -1,0 +1,64 @@
+"""The read pool of the busiest public routes: one statement per read, no transaction,
+parameters in the order the compiled SQL numbers them."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.core.config import Settings
+from app.core.database import make_read_pool
+from app.core.reads import PoolReader, compile_query
+from app.tickets.models import Ticket
+
+_BY_TITLE_AND_STATE = compile_query(
+    select(Ticket.id).where(Ticket.state == bindparam("state"), Ticket.title == bindparam("title"))
+)
+
+
+def test_a_compiled_query_numbers_its_parameters_in_order() -> None:
+    assert "tickets.state = $1" in _BY_TITLE_AND_STATE.sql
+    assert "tickets.title = $2" in _BY_TITLE_AND_STATE.sql
+    assert _BY_TITLE_AND_STATE.arguments({"title": "T", "state": "new"}) == ["new", "T"]
+
+
+async def test_a_read_is_one_statement_outside_any_transaction(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    pool = await make_read_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 1}))
+    try:
+        reader = PoolReader(pool, acquire_timeout=5)
+        async with pool.acquire() as connection:  # the pool's only connection
+            logged: list[str] = []
+            connection.add_query_logger(lambda record: logged.append(record.query))
+            # The same timeout as the engine's sessions.
+            assert await connection.fetchval("SHOW statement_timeout") == "15s"
+        rows = await reader.fetch(_BY_TITLE_AND_STATE, state="new", title=str(uuid.uuid4()))
+        assert rows == []
+        # No BEGIN, no COMMIT, and no reset statement when a connection goes back.
+        assert logged == ["SHOW statement_timeout", _BY_TITLE_AND_STATE.sql]
+    finally:
+        await pool.close()
+
+
+async def test_a_read_outlives_a_server_that_dropped_every_pooled_connection(
+    engine: AsyncEngine, settings: Settings, db: AsyncSession
+) -> None:
+    """After a database restart every idle connection in the pool is dead: the read
+    is run again on a new one instead of failing (or failing the next reads)."""
+    pool = await make_read_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 2}))
+    try:
+        reader = PoolReader(pool, acquire_timeout=5)
+        async with pool.acquire() as first, pool.acquire() as second:
+            pids = [first.get_server_pid(), second.get_server_pid()]
+        for pid in pids:
+            assert await db.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(3):
+            rows = await reader.fetch(_BY_TITLE_AND_STATE, state="new", title="nothing")
+            assert rows == []
+        async with pool.acquire() as connection:
+            assert connection.get_server_pid() not in pids
+    finally:
+        await pool.close()
