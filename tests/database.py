@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import normalize_database_url
 
@@ -75,3 +77,15 @@ def database_server(tmp_root: Path) -> Iterator[DatabaseServer]:
         yield DatabaseServer(server.get_uri())
     finally:
         server.cleanup()
+
+
+def statements_during(db: AsyncSession) -> list[str]:
+    """Every statement the test's connection runs from now on, savepoints left out."""
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(" ".join(statement.split()))
+
+    event.listen(db.sync_session.get_bind(), "before_cursor_execute", record)
+    return seen

@@ -239,25 +239,30 @@ async def list_tickets(
     cursor: str | None,
 ) -> tuple[list[Ticket], str | None]:
     """Newest first, keyset-paginated on (created_at, id): tickets arriving between
-    pages are neither skipped nor repeated."""
-    await ensure_own_board(session, manager, board_id)
-    return await keyset_page(
+    pages are neither skipped nor repeated. The board's owner is checked in the same
+    query; only an empty page asks whether the board is the manager's at all (404)."""
+    tickets, next_cursor = await keyset_page(
         session,
-        ticket_filter(board_id, state=state, source=source, q=q),
+        ticket_filter(board_id, manager.id, state=state, source=source, q=q),
         key=TICKET_ORDER,
         limit=limit,
         cursor=cursor,
     )
+    if not tickets:
+        await ensure_own_board(session, manager, board_id)
+    return tickets, next_cursor
 
 
 TICKET_ORDER = (Ticket.created_at, Ticket.id)
 
 
 def ticket_filter(
-    board_id: int, *, state: str | None, source: str | None, q: str | None
+    board_id: int, manager_id: int, *, state: str | None, source: str | None, q: str | None
 ) -> Select[Ticket]:
-    """A board's tickets, filtered as the dashboard asks (`make bench` explains it)."""
-    query = select(Ticket).where(Ticket.board_id == board_id)
+    """A board's tickets if the board is the manager's, filtered as the dashboard asks
+    (`make bench` explains it). The owner's check is a one-time filter of the plan."""
+    owned = exists().where(Board.id == board_id, Board.manager_id == manager_id)
+    query = select(Ticket).where(Ticket.board_id == board_id, owned)
     if state:
         query = query.where(Ticket.state == state)
     if source:

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as accounts
@@ -23,6 +23,7 @@ from app.tickets import service as tickets
 from app.tickets.models import Ticket, TicketStatusChange
 from tests.auth.helpers import signed_in
 from tests.boards.test_boards_api import make_board
+from tests.database import statements_during
 
 API = "/api/v1"
 REPORT = {"title": "Printer jams", "description": "Every second page.", "email": "jan@example.org"}
@@ -244,23 +245,11 @@ async def test_probing_unknown_boards_is_rate_limited_too(
     assert (await client.post(url, json=REPORT)).status_code == 429
 
 
-def _statements_during(db: AsyncSession) -> list[str]:
-    """Every statement the test's connection runs from now on, savepoints left out."""
-    seen: list[str] = []
-
-    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-            seen.append(" ".join(statement.split()))
-
-    event.listen(db.sync_session.get_bind(), "before_cursor_execute", record)
-    return seen
-
-
 async def test_a_report_costs_four_statements_and_locks_its_counter_last(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     board, _ = await board_and_auth(client, db)
-    statements = _statements_during(db)
+    statements = statements_during(db)
     assert (await client.post(submit_url(board), json=REPORT)).status_code == 201
     # The board with its manager's language, inbox and the address's count; the ticket
     # with its history; the acknowledgement under the recipient's cap; the count.
@@ -289,7 +278,7 @@ async def test_the_status_link_is_one_read_below_the_session(
         return CountingReader(db)
 
     app.dependency_overrides[get_reader] = counting_reader
-    statements = _statements_during(db)
+    statements = statements_during(db)
     answer = await client.get(f"{API}/public/tickets/{created['uuid']}")
     assert answer.status_code == 200
     assert [h["to_state"] for h in answer.json()["history"]] == ["new"]

@@ -20,7 +20,7 @@ from app.tickets.models import Ticket
 from app.tickets.notifications import REPORTER_MAIL_CAP
 from tests.auth.helpers import PASSWORD, bearer, login, signed_in
 from tests.boards.test_boards_api import make_board
-from tests.database import DatabaseServer
+from tests.database import DatabaseServer, statements_during
 
 API = "/api/v1"
 
@@ -102,6 +102,26 @@ async def test_filters_and_polish_full_text_search(
         f"{API}/boards/{board['id']}/tickets", params={"state": "open"}, headers=auth
     )
     assert bad.status_code == 422
+
+
+async def test_a_page_checks_its_board_owner_in_its_own_query(
+    client: httpx.AsyncClient, db: AsyncSession
+) -> None:
+    auth = await signed_in(client, db)
+    board = await make_board(client, auth)
+    empty = await make_board(client, auth, "Empty")
+    await report(client, board, "Printer jams")
+    other = await signed_in(client, db, email="other@example.com")
+    statements = statements_during(db)
+    assert await titles(client, auth, board["id"]) == ["Printer jams"]
+    # The bearer's manager, then the page with the owner's check inside it.
+    assert len(statements) == 2, statements
+    assert statements[1].startswith("SELECT tickets.") and "boards.manager_id" in statements[1]
+    # Only an empty page asks whether the board is the manager's at all.
+    assert await titles(client, auth, empty["id"]) == []
+    for query in ("", "?q=printer"):
+        answer = await client.get(f"{API}/boards/{board['id']}/tickets{query}", headers=other)
+        assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
 
 
 async def test_pages_neither_skip_nor_repeat_when_tickets_arrive(
