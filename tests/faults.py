@@ -182,11 +182,13 @@ class FaultySmtp:
     """An SMTP server that fails as `fault` says: "refuse" answers 421 at the greeting;
     "cut" drops the connection in the middle of the message; "drop" reads the whole
     message and drops it before replying; "stall" reads it and never replies.
-    `received` holds the messages read whole (which a real server might have kept)."""
+    `received` holds the messages read whole (which a real server might have kept),
+    `connections` counts the clients that connected."""
 
     fault: SmtpFault
     port: int = 0
     received: list[bytes] = field(default_factory=list)
+    connections: int = 0
     reached_data: asyncio.Event = field(default_factory=asyncio.Event)
     _server: asyncio.Server | None = None
 
@@ -201,6 +203,7 @@ class FaultySmtp:
         await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             if self.fault == "refuse":
                 writer.write(b"421 4.3.2 service not available, closing channel\r\n")

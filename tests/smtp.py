@@ -17,9 +17,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 @dataclass
 class Mailbox:
-    """What the server received; `refuse_with` makes it answer DATA with that reply."""
+    """What the server received, and over which client connections (`peers`, one
+    entry per message); `refuse_with` makes it answer DATA with that reply."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    peers: list[object] = field(default_factory=list)
     refuse_with: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -32,6 +34,7 @@ class Mailbox:
             message = email.message_from_bytes(raw, policy=email.policy.default)
             assert isinstance(message, EmailMessage)
             self.messages.append(message)
+            self.peers.append(session.peer)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:

@@ -1,4 +1,4 @@
-"""Sending one message over SMTP with aiosmtplib, with errors that say whether to retry."""
+"""Sending mail over SMTP with aiosmtplib, with errors that say whether to retry."""
 
 from __future__ import annotations
 
@@ -31,11 +31,30 @@ class SmtpServer:
 
 
 class SmtpError(Exception):
-    """A send failed. `retryable` tells whether trying again later can help."""
+    """A send failed. `retryable` tells whether trying again later can help;
+    `reaching` that the server could not be reached or would not let us in."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.reaching = False
+
+
+def _smtp_error(exc: BaseException) -> SmtpError:
+    """What aiosmtplib or the socket raised, as an SmtpError."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        return SmtpError(
+            f"the server refused the recipient ({', '.join(map(str, codes))})",
+            retryable=all(400 <= c < 500 for c in codes),
+        )
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return SmtpError(f"authentication failed ({exc.code})", retryable=False)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return SmtpError(
+            f"the server answered {exc.code}: {exc.message[:200]}", retryable=exc.code < 500
+        )
+    return SmtpError(f"{type(exc).__name__}: {exc}"[:300], retryable=True)
 
 
 async def _connect(server: SmtpServer) -> socket.socket:
@@ -56,44 +75,90 @@ async def _connect(server: SmtpServer) -> socket.socket:
         ) from None
 
 
-async def send_message(server: SmtpServer, message: EmailMessage) -> None:
-    sock = await _connect(server)
-    client = aiosmtplib.SMTP(
-        hostname=server.host,
-        sock=sock,
-        username=server.username,
-        password=server.password,
-        use_tls=server.security == "ssl",
-        start_tls=True if server.security == "starttls" else False,
-        timeout=SMTP_TIMEOUT_SECONDS,
-    )
-    try:
+class SmtpConnection:
+    """One conversation with a server for several messages in a row: the connection,
+    EHLO, TLS and login are paid once, not per message. Opened at the first `send`;
+    after any failure it is dropped and the next `send` opens a new one.
+
+        async with SmtpConnection(server) as connection:
+            await connection.send(first)
+            await connection.send(second)
+    """
+
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+        self._client: aiosmtplib.SMTP | None = None
+
+    async def __aenter__(self) -> SmtpConnection:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def _open(self) -> aiosmtplib.SMTP:
+        server = self.server
+        sock = await _connect(server)
+        client = aiosmtplib.SMTP(
+            hostname=server.host,
+            sock=sock,
+            username=server.username,
+            password=server.password,
+            use_tls=server.security == "ssl",
+            start_tls=True if server.security == "starttls" else False,
+            timeout=SMTP_TIMEOUT_SECONDS,
+        )
         try:
             await client.connect()
-            await client.send_message(message)
         except BaseException:
-            # Drop the connection at once, on a shutdown too: a polite QUIT could wait
-            # the whole timeout on a server that stopped answering, and hold it up.
             client.close()
             raise
-    except aiosmtplib.SMTPRecipientsRefused as exc:
-        codes = [r.code for r in exc.recipients]
-        raise SmtpError(
-            f"the server refused the recipient ({', '.join(map(str, codes))})",
-            retryable=all(400 <= c < 500 for c in codes),
-        ) from None
-    except aiosmtplib.SMTPAuthenticationError as exc:
-        raise SmtpError(f"authentication failed ({exc.code})", retryable=False) from None
-    except aiosmtplib.SMTPResponseException as exc:
-        raise SmtpError(
-            f"the server answered {exc.code}: {exc.message[:200]}", retryable=exc.code < 500
-        ) from None
-    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        raise SmtpError(f"{type(exc).__name__}: {exc}"[:300], retryable=True) from None
-    try:
-        await client.quit()
-    except (aiosmtplib.SMTPException, OSError, TimeoutError):
-        client.close()  # the message was accepted: a failed goodbye changes nothing
+        return client
+
+    async def send(self, message: EmailMessage) -> None:
+        """Send one message. SmtpError says whether a retry later can help, and
+        `reaching` whether it failed before the server would take any message (the
+        connection, TLS or the login): then the next message would fail the same way."""
+        reaching = self._client is None or not self._client.is_connected
+        try:
+            if self._client is None or reaching:
+                self._client = await self._open()
+            reaching = False
+            await self._client.send_message(message)
+        except BaseException as exc:
+            # Drop the connection at once, on a shutdown too: a polite QUIT could wait
+            # the whole timeout on a server that stopped answering, and hold it up;
+            # and a half-finished transaction is not reused.
+            self._drop()
+            if isinstance(exc, SmtpError):
+                exc.reaching = reaching
+                raise
+            if isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
+                error = _smtp_error(exc)
+                error.reaching = reaching
+                raise error from None
+            raise
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def close(self) -> None:
+        """QUIT, or just drop the connection if the goodbye fails: every message sent
+        was accepted already, so a failed goodbye changes nothing."""
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
+
+
+async def send_message(server: SmtpServer, message: EmailMessage) -> None:
+    """One message on a connection of its own."""
+    async with SmtpConnection(server) as connection:
+        await connection.send(message)
 
 
 async def check_server(server: SmtpServer) -> None:

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import random
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.clock import clock
@@ -19,7 +20,7 @@ from app.inboxes.models import EmailInbox
 from app.inboxes.service import smtp_server
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import build_message
-from app.outbox.smtp import SmtpError, SmtpServer, send_message
+from app.outbox.smtp import SmtpConnection, SmtpError, SmtpServer
 from app.workers.leases import claim_due
 
 log = logging.getLogger(__name__)
@@ -71,29 +72,58 @@ def _write_to_folder(settings: Settings, mail: OutgoingEmail, raw: bytes) -> Pat
 
 
 async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings) -> int:
-    """Send due mail, one claim at a time (so no lease runs out behind a slow server),
-    each outside any transaction. Returns how many were handled."""
-    handled = 0
-    for _ in range(BATCH):
-        async with sessionmaker() as session, session.begin():
-            claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS, limit=1)
-        if not claimed:
-            break
-        with log_context(mail_id=claimed[0].id, mail_kind=claimed[0].kind):
-            await _deliver(sessionmaker, settings, claimed[0])
-        handled += 1
-    return handled
+    """Send due mail: up to BATCH mails claimed in one transaction, mail for one SMTP
+    server sent over one connection, each outside any transaction. Returns how many
+    were handled.
+
+    Each mail renews its lease when its sending starts (`_record` with the lease it
+    was claimed with), so one that waited behind a slow server is either still this
+    worker's, or another worker's that took it after the lease ran out, never both.
+    """
+    async with sessionmaker() as session, session.begin():
+        claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS)
+    if not claimed:
+        return 0
+    inboxes = await _inboxes_of(sessionmaker, claimed)
+    connections: dict[SmtpServer, SmtpConnection] = {}
+    unreachable: dict[SmtpServer, SmtpError] = {}
+    started = 0
+    try:
+        for mail in claimed:
+            started += 1
+            with log_context(mail_id=mail.id, mail_kind=mail.kind):
+                await _deliver(sessionmaker, settings, mail, inboxes, connections, unreachable)
+    except asyncio.CancelledError:
+        # A shutdown: the mails not reached yet go back at once rather than when
+        # their leases run out.
+        release = _release(sessionmaker, claimed[started:])
+        await asyncio.shield(asyncio.ensure_future(release))
+        raise
+    finally:
+        for connection in connections.values():
+            await connection.close()
+    return len(claimed)
+
+
+async def _inboxes_of(
+    sessionmaker: async_sessionmaker[AsyncSession], mails: list[OutgoingEmail]
+) -> dict[int, EmailInbox]:
+    """The inboxes the mails go out through, in one query."""
+    ids = {mail.email_inbox_id for mail in mails if mail.email_inbox_id is not None}
+    if not ids:
+        return {}
+    async with sessionmaker() as session:
+        found = await session.scalars(select(EmailInbox).where(EmailInbox.id.in_(ids)))
+        return {inbox.id: inbox for inbox in found}
 
 
 async def _server_for(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, mail: OutgoingEmail
+    inboxes: dict[int, EmailInbox], settings: Settings, mail: OutgoingEmail
 ) -> SmtpServer | None:
     """The inbox's own SMTP server when the mail names one that has it, else the system's."""
-    if mail.email_inbox_id is not None:
-        async with sessionmaker() as session:
-            inbox = await session.get(EmailInbox, mail.email_inbox_id)
-        if inbox is not None and inbox.smtp_host:
-            return smtp_server(inbox, settings)
+    inbox = inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+    if inbox is not None and inbox.smtp_host:
+        return smtp_server(inbox, settings)
     return system_smtp(settings)
 
 
@@ -101,7 +131,8 @@ async def _record(
     sessionmaker: async_sessionmaker[AsyncSession], mail: OutgoingEmail, **values: object
 ) -> bool:
     """Write to the mail while this worker still holds the lease it claimed it with;
-    False (nothing written) once the lease ran out and another worker took it."""
+    False (nothing written) once the lease ran out and another worker took it. A new
+    `lease_until` among the values becomes the lease the next write checks."""
     async with sessionmaker() as session, session.begin():
         result = await session.execute(
             update(OutgoingEmail)
@@ -111,11 +142,26 @@ async def _record(
     if not result.rowcount:  # type: ignore[attr-defined]
         log.warning("lease lost; another worker has this mail")
         return False
+    if "lease_until" in values:
+        mail.lease_until = values["lease_until"]  # type: ignore[assignment]
     return True
 
 
+async def _release(
+    sessionmaker: async_sessionmaker[AsyncSession], mails: list[OutgoingEmail]
+) -> None:
+    """Give back mails this worker claimed and did not start (their leases unchanged)."""
+    for mail in mails:
+        await _record(sessionmaker, mail, lease_until=None)
+
+
 async def _deliver(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, mail: OutgoingEmail
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    mail: OutgoingEmail,
+    inboxes: dict[int, EmailInbox],
+    connections: dict[SmtpServer, SmtpConnection],
+    unreachable: dict[SmtpServer, SmtpError],
 ) -> None:
     if mail.sending_since is not None:
         # A worker died in the middle of sending this: it may have gone out. Sending it
@@ -131,7 +177,7 @@ async def _deliver(
         return
     values: dict[str, object]
     try:
-        server = await _server_for(sessionmaker, settings, mail)
+        server = await _server_for(inboxes, settings, mail)
         if server is None:
             readable = build_message(mail, settings, transfer_encoding="8bit")
             path = _write_to_folder(settings, mail, readable.as_bytes())
@@ -139,13 +185,21 @@ async def _deliver(
                 "SMTP_HOST is unset: mail written to a file instead of sent",
                 extra={"path": str(path)},
             )
+        elif server in unreachable:
+            # Reaching this server failed in this round already: the other mails
+            # for it are retried later with the same error, instead of each waiting
+            # out its own timeout now.
+            raise unreachable[server]
         else:
             message = build_message(mail, settings)
-            if not await _record(sessionmaker, mail, sending_since=clock.now()):
+            now = clock.now()
+            lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+            if not await _record(sessionmaker, mail, sending_since=now, lease_until=lease):
                 return  # another worker took it: it sends the mail, not this one
+            connection = connections.setdefault(server, SmtpConnection(server))
             failpoint("mail.before_send")
             try:
-                await send_message(server, message)
+                await _send(connection, message, unreachable)
             except asyncio.CancelledError:
                 # A shutdown cut the conversation before the server took the message
                 # (its reply never came): nothing was delivered, so it is sent again
@@ -173,3 +227,16 @@ async def _deliver(
         log.exception("mail could not be built")
         values = {"status": "failed", "attempts": mail.attempts + 1, "last_error": repr(exc)}
     await _record(sessionmaker, mail, lease_until=None, sending_since=None, **values)
+
+
+async def _send(
+    connection: SmtpConnection, message: EmailMessage, unreachable: dict[SmtpServer, SmtpError]
+) -> None:
+    """Send on the round's connection to the server; a server that could not be
+    reached (or would not let us in) is marked so for the rest of the round."""
+    try:
+        await connection.send(message)
+    except SmtpError as exc:
+        if exc.reaching:
+            unreachable[connection.server] = exc
+        raise

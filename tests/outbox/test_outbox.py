@@ -236,3 +236,59 @@ async def test_a_sender_that_lost_its_lease_neither_sends_nor_writes(
         taken_over,
     )
     assert smtp_server.mailbox.to("lease@example.com") == []  # the other worker sends it
+
+
+async def test_a_round_sends_its_mail_over_one_connection(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, smtp_server: SmtpServer
+) -> None:
+    configured = smtp_settings(settings, smtp_server)
+    for i in range(5):
+        await queue(sessions, configured, f"batch{i}@example.com")
+    assert await send_due_mail(sessions, configured) == 5
+    for i in range(5):
+        assert len(smtp_server.mailbox.wait_for(f"batch{i}@example.com")) == 1
+    assert len(smtp_server.mailbox.peers) == 5
+    assert len(set(smtp_server.mailbox.peers)) == 1  # one connection, five messages
+
+
+async def test_an_unreachable_server_is_tried_once_a_round(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings
+) -> None:
+    async with FaultySmtp("refuse") as server:  # 421 at the greeting
+        refusing = settings.model_copy(
+            update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port, "SMTP_SECURITY": "none"}
+        )
+        ids = [await queue(sessions, refusing, f"down{i}@example.com") for i in range(4)]
+        assert await send_due_mail(sessions, refusing) == 4
+        assert server.connections == 1  # not once per mail, each waiting for its answer
+    for mail_id in ids:
+        stored = await row(sessions, mail_id)
+        assert (stored.status, stored.attempts, stored.lease_until) == ("pending", 1, None)
+        assert stored.last_error and "421" in stored.last_error
+        assert stored.next_attempt_at > stored.created_at  # retried later, with backoff
+
+
+async def test_a_shutdown_gives_back_the_mail_it_had_not_reached(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, smtp_server: SmtpServer
+) -> None:
+    import asyncio
+
+    async with FaultySmtp("stall") as server:  # takes the first message, never answers
+        stalled = settings.model_copy(
+            update={"SMTP_HOST": "127.0.0.1", "SMTP_PORT": server.port, "SMTP_SECURITY": "none"}
+        )
+        ids = [await queue(sessions, stalled, f"back{i}@example.com") for i in range(3)]
+        worker = asyncio.create_task(send_due_mail(sessions, stalled))
+        async with asyncio.timeout(20):
+            await server.reached_data.wait()
+        worker.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(10):
+                await worker
+    for mail_id in ids:  # the one cut mid-send and the two never started: all free
+        stored = await row(sessions, mail_id)
+        assert (stored.status, stored.sending_since, stored.lease_until) == ("pending", None, None)
+    configured = smtp_settings(settings, smtp_server)
+    assert await send_due_mail(sessions, configured) == 3
+    for i in range(3):
+        assert len(smtp_server.mailbox.wait_for(f"back{i}@example.com")) == 1
