@@ -79,7 +79,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     }
     if processes == 1:
         # workers=1 said outright: uvicorn would otherwise read WEB_CONCURRENCY itself.
-        uvicorn.run(create_app(settings), workers=1, **options)
+        uvicorn.run(create_app(settings, freeze_startup_objects=True), workers=1, **options)
         return 0
     # Each process builds its app from the environment, as this one did: the database
     # this process resolved (the embedded one, if it started it) is handed down, and

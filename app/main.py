@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import logging
 import mimetypes
@@ -209,13 +210,26 @@ def _spa_fallback(dist: Path) -> ASGIApp:
     return spa
 
 
+def _freeze_startup_objects() -> None:
+    """Leave what start-up made (the imported modules, the app, its pools) out of every
+    later garbage collection. Those objects live as long as the process anyway, and a
+    full collection walking the hundreds of thousands of them paused requests for
+    tens of milliseconds: the ticket page's p99 at 4 connections went from about
+    50 ms to 19 ms (docs/performance.md)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     engine: AsyncEngine | None = None,
     frontend_dist: Path = FRONTEND_DIST,
+    freeze_startup_objects: bool = False,
 ) -> FastAPI:
-    """Build the application. Pass an engine to share one (tests); else one is made at start-up."""
+    """Build the application. Pass an engine to share one (tests); else one is made at
+    start-up. `freeze_startup_objects`: the server's own process (see
+    `_freeze_startup_objects`), never a test's."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -228,6 +242,8 @@ def create_app(
         workers = WorkerRunner(settings, app.state.sessionmaker)
         if settings.WORKERS_ENABLED:
             workers.start()
+        if freeze_startup_objects:
+            _freeze_startup_objects()
         try:
             yield
         finally:
@@ -285,4 +301,4 @@ def app_from_environment() -> FastAPI:
 
     settings = get_settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, freeze_startup_objects=True)
