@@ -36,6 +36,17 @@ async def _public_id(public_id: str) -> str:
 PublicId = Annotated[str, Depends(_public_id)]
 
 
+# The status link first: the most requested route of all is matched before the others.
+@router.get(
+    "/tickets/{report_uuid}",
+    response_model=PublicTicket,
+    responses=NOT_FOUND,
+    summary="What the status link shows",
+)
+async def read_public_ticket(report_uuid: str, reader: ReaderDep) -> Response:
+    return model_response(await service.public_view(reader, report_uuid))
+
+
 @router.get(
     "/boards/{public_id}",
     response_model=PublicBoard,
@@ -78,13 +89,3 @@ async def submit_ticket(
         accept_language=accept_language,
     )
     return SubmissionAccepted(uuid=report_uuid, status_url=status_url(settings, report_uuid))
-
-
-@router.get(
-    "/tickets/{report_uuid}",
-    response_model=PublicTicket,
-    responses=NOT_FOUND,
-    summary="What the status link shows",
-)
-async def read_public_ticket(report_uuid: str, reader: ReaderDep) -> Response:
-    return model_response(await service.public_view(reader, report_uuid))
