@@ -7,9 +7,9 @@ transaction, and are served from a plain asyncpg pool (`make_read_pool`): the SQ
 compiled once, at import, from the same SQLAlchemy Core statement the models
 describe, so a renamed column still fails at import, not in production.
 
-A route takes a `ReaderDep` (app/core/deps.py). The app's is the pool; tests that run the app inside
-their own rolled-back transaction read through that transaction instead
-(`SessionReader`), so they see what they wrote.
+A route takes a `ReaderDep` (app/core/deps.py). The app's is the pool; tests that
+run the app inside their own rolled-back transaction read through that transaction
+instead (`SessionReader`), so they see what they wrote.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class PoolReader:
 
 
 class SessionReader:
-    """Reads on a session's connection, inside its transaction (tests, the CLI)."""
+    """Reads on a session's connection, inside its transaction (the tests' apps)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
