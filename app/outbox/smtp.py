@@ -128,7 +128,7 @@ class SmtpConnection:
             # Drop the connection at once, on a shutdown too: a polite QUIT could wait
             # the whole timeout on a server that stopped answering, and hold it up;
             # and a half-finished transaction is not reused.
-            self._drop()
+            self.abort()
             if isinstance(exc, SmtpError):
                 exc.reaching = reaching
                 raise
@@ -138,7 +138,8 @@ class SmtpConnection:
                 raise error from None
             raise
 
-    def _drop(self) -> None:
+    def abort(self) -> None:
+        """Drop the connection without a goodbye (a shutdown, a broken conversation)."""
         if self._client is not None:
             self._client.close()
             self._client = None

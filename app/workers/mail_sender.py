@@ -95,13 +95,15 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
                 await _deliver(sessionmaker, settings, mail, inboxes, connections, unreachable)
     except asyncio.CancelledError:
         # A shutdown: the mails not reached yet go back at once rather than when
-        # their leases run out.
+        # their leases run out, and no connection waits for a goodbye.
+        for connection in connections.values():
+            connection.abort()
         release = _release(sessionmaker, claimed[started:])
         await asyncio.shield(asyncio.ensure_future(release))
         raise
     finally:
         for connection in connections.values():
-            await connection.close()
+            await connection.close()  # QUIT where still connected
     return len(claimed)
 
 
