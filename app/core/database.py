@@ -70,9 +70,12 @@ async def make_read_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.Poo
     same timeouts. It opens no connection until the first read. Only single SELECTs
     run on it (no SET, no LISTEN, no advisory lock): asyncpg's reset on release is
     left out."""
-    dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # The engine's own reading of its URL (host, port, a Unix socket, ssl=…), not a
+    # DSN string: asyncpg's DSN parser would pass `ssl=require` on to the server as a
+    # setting, which the server refuses.
+    _, connect_kwargs = engine.dialect.create_connect_args(engine.url)
     return await asyncpg.create_pool(
-        dsn,
+        **connect_kwargs,
         min_size=0,
         max_size=settings.DB_READ_POOL_SIZE,
         max_inactive_connection_lifetime=1800,

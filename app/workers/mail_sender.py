@@ -84,11 +84,11 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
         claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS)
     if not claimed:
         return 0
-    inboxes = await _inboxes_of(sessionmaker, claimed)
     connections: dict[SmtpServer, SmtpConnection] = {}
     unreachable: dict[SmtpServer, SmtpError] = {}
     started = 0
     try:
+        inboxes = await _inboxes_of(sessionmaker, claimed)
         for mail in claimed:
             started += 1
             with log_context(mail_id=mail.id, mail_kind=mail.kind):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from app.core.config import Settings
+from app.core.config import Settings, normalize_database_url
 from app.core.database import make_read_pool
 from app.core.reads import PoolReader, compile_query
 from app.tickets.models import Ticket
@@ -62,3 +62,23 @@ async def test_a_read_outlives_a_server_that_dropped_every_pooled_connection(
             assert connection.get_server_pid() not in pids
     finally:
         await pool.close()
+
+
+async def test_the_read_pool_takes_the_url_as_the_engine_does(
+    database_url: str, settings: Settings
+) -> None:
+    """`sslmode=` from a hosting provider's URL becomes asyncpg's `ssl=` argument for
+    the read pool too, not a server setting the server refuses at login."""
+    url = normalize_database_url(
+        f"{database_url}{'&' if '?' in database_url else '?'}sslmode=disable"
+    )
+    assert "ssl=disable" in url
+    engine = create_async_engine(url)
+    pool = await make_read_pool(engine, settings)
+    try:
+        reader = PoolReader(pool, acquire_timeout=5)
+        rows = await reader.fetch(_BY_TITLE_AND_STATE, state="new", title="nothing")
+        assert rows == []
+    finally:
+        await pool.close()
+        await engine.dispose()
