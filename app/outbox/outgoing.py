@@ -12,7 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Required, TypedDict, Unpack, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import Table, bindparam, func, insert, select
@@ -49,43 +49,47 @@ def _domain_of(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
-def render_row(
-    settings: Settings,
-    *,
-    kind: str,
-    to: str,
-    language: str,
-    values: dict[str, Any],
-    sensitive: bool = False,
-    manager_id: int | None = None,
-    ticket_uuid: uuid.UUID | None = None,
-    headers: dict[str, str] | None = None,
-    subject_suffix: str = "",
-    email_inbox_id: int | None = None,
-    from_address: str | None = None,
-) -> dict[str, Any]:
+class Mail(TypedDict, total=False):
+    """What a mail is made of, as `render_row` and `enqueue` take it."""
+
+    kind: Required[str]
+    to: Required[str]
+    language: Required[str]
+    values: Required[dict[str, Any]]
+    sensitive: bool
+    manager_id: int | None
+    ticket_uuid: uuid.UUID | None
+    headers: dict[str, str] | None
+    subject_suffix: str
+    email_inbox_id: int | None
+    from_address: str | None
+
+
+def render_row(settings: Settings, **mail: Unpack[Mail]) -> dict[str, Any]:
     """The columns of one rendered mail (`enqueue` stores them; `enqueue_capped` too,
     under a cap)."""
-    title, text_body, html_body = render(kind, language, **values)
-    title += subject_suffix
+    title, text_body, html_body = render(mail["kind"], mail["language"], **mail["values"])
+    title += mail.get("subject_suffix", "")
+    sensitive = mail.get("sensitive", False)
     if sensitive:
         cipher = cipher_for(settings)
         text_body = cipher.encrypt(text_body, context=_BODY_CONTEXT)
         html_body = cipher.encrypt(html_body, context=_BODY_CONTEXT)
+    from_address = mail.get("from_address")
     now = clock.now()
     return {
-        "kind": kind,
-        "to_address": to,
+        "kind": mail["kind"],
+        "to_address": mail["to"],
         "subject": title,
         "text_body": text_body,
         "html_body": html_body,
         "is_sensitive": sensitive,
-        "headers": {"Auto-Submitted": "auto-generated", **(headers or {})},
+        "headers": {"Auto-Submitted": "auto-generated", **(mail.get("headers") or {})},
         "message_id": make_msgid(domain=_domain_of(from_address or settings.SMTP_FROM)),
-        "language": pick_language(language),
-        "manager_id": manager_id,
-        "ticket_uuid": ticket_uuid,
-        "email_inbox_id": email_inbox_id,
+        "language": pick_language(mail["language"]),
+        "manager_id": mail.get("manager_id"),
+        "ticket_uuid": mail.get("ticket_uuid"),
+        "email_inbox_id": mail.get("email_inbox_id"),
         "from_address": from_address,
         "next_attempt_at": now,
         "created_at": now,
@@ -93,42 +97,12 @@ def render_row(
     }
 
 
-async def enqueue(
-    session: AsyncSession,
-    settings: Settings,
-    *,
-    kind: str,
-    to: str,
-    language: str,
-    values: dict[str, Any],
-    sensitive: bool = False,
-    manager_id: int | None = None,
-    ticket_uuid: uuid.UUID | None = None,
-    headers: dict[str, str] | None = None,
-    subject_suffix: str = "",
-    email_inbox_id: int | None = None,
-    from_address: str | None = None,
-) -> OutgoingEmail:
+async def enqueue(session: AsyncSession, settings: Settings, **mail: Unpack[Mail]) -> OutgoingEmail:
     """Render and store one mail; it is sent after the transaction commits."""
-    mail = OutgoingEmail(
-        **render_row(
-            settings,
-            kind=kind,
-            to=to,
-            language=language,
-            values=values,
-            sensitive=sensitive,
-            manager_id=manager_id,
-            ticket_uuid=ticket_uuid,
-            headers=headers,
-            subject_suffix=subject_suffix,
-            email_inbox_id=email_inbox_id,
-            from_address=from_address,
-        )
-    )
-    session.add(mail)
+    row = OutgoingEmail(**render_row(settings, **mail))
+    session.add(row)
     await session.flush()
-    return mail
+    return row
 
 
 async def enqueue_capped(
