@@ -279,16 +279,7 @@ class ImapMailbox:
 
         The literal is returned as aioimaplib read it (a bytearray, which every reader
         of the message takes like bytes): a copy would double a 25 MB message."""
-        assert self.client is not None
-        response = await self._run(self.client.uid("fetch", str(uid), "(UID BODY.PEEK[])"))
-        if response.result != "OK":
-            raise ImapError(f"UID FETCH {uid} failed ({_text(response)}).")
-        for index, line in enumerate(response.lines[:-1]):
-            if isinstance(line, bytearray):
-                return line
-            if _FETCH_UID.search(bytes(line)) and isinstance(response.lines[index + 1], bytearray):
-                return response.lines[index + 1]
-        return None
+        return (await self.fetch_many([uid])).get(uid)
 
     async def sizes(self, uids: Sequence[int]) -> dict[int, int]:
         """Each message's size (RFC822.SIZE) in one command; a message gone is missing."""
@@ -318,18 +309,6 @@ class ImapMailbox:
             raise ImapError(f"UID FETCH of {len(uids)} messages failed ({_text(response)}).")
         return _literals_by_uid(response.lines)
 
-    async def size(self, uid: int) -> int | None:
-        """The message's size as the server counts it (RFC822.SIZE); None if unknown."""
-        assert self.client is not None
-        response = await self._run(self.client.uid("fetch", str(uid), "(UID RFC822.SIZE)"))
-        if response.result != "OK":
-            raise ImapError(f"UID FETCH {uid} failed ({_text(response)}).")
-        for line in response.lines:
-            match = _RFC822_SIZE.search(bytes(line))
-            if match:
-                return int(match.group(1))
-        return None
-
     async def fetch_header(self, uid: int) -> bytes | None:
         """Only the header block, without setting \\Seen: for a message too large to read."""
         assert self.client is not None
@@ -342,10 +321,7 @@ class ImapMailbox:
         return None
 
     async def mark_seen(self, uid: int) -> None:
-        assert self.client is not None
-        response = await self._run(self.client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)"))
-        if response.result != "OK":
-            raise ImapError(f"Could not flag message {uid} as seen ({_text(response)}).")
+        await self.mark_seen_many([uid])
 
     async def mark_seen_many(self, uids: Sequence[int]) -> None:
         assert self.client is not None
