@@ -32,7 +32,7 @@ lint: $(VENV)/.test frontend/node_modules/.installed
 	cd frontend && $(NPM) run lint
 	$(VENV)/bin/ruff check app tests alembic bench
 	$(VENV)/bin/ruff format --check app tests alembic bench
-	$(VENV)/bin/mypy app tests
+	$(VENV)/bin/mypy app tests bench
 	$(VENV)/bin/lint-imports
 
 # Drives `python -m app serve` with wrk beside a bare ceiling app; see docs/performance.md.

@@ -367,7 +367,7 @@ def routing_scenario(report: Report) -> None:
 
 
 def parsing_scenario(report: Report) -> None:
-    count, pipeline, bare = parsing.mail_rates()
+    count, pipeline, bare, (slowest, slowest_name) = parsing.mail_rates()
     report.say()
     report.say(f"### Mail parsing alone ({count} messages, one core)")
     report.say()
@@ -375,6 +375,11 @@ def parsing_scenario(report: Report) -> None:
     report.row("---", "---", "---")
     report.row("ceiling: email.message_from_bytes", f"{bare:.0f}", "1.00x")
     report.row("parse_email + classify", f"{pipeline:.0f}", ratio(pipeline, bare))
+    report.say()
+    report.say(
+        f"Slowest message: {slowest * 1000:.0f} ms (`{slowest_name}`; target ≤ 50 ms). "
+        "Fidelity: `python -m bench.fidelity` (docs/email.md)."
+    )
     report.say()
     report.row("mail bomb (tests/intake/bombs.py)", "parse_email", "bare standard library")
     report.row("---", "---", "---")

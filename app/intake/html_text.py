@@ -57,7 +57,6 @@ _LINE = frozenset(
         "aside",
         "center",
         "tr",
-        "li",
         "dt",
         "dd",
         "figcaption",
@@ -136,6 +135,8 @@ class _TextWriter(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "li":  # the next item starts its own line; the list ends with one
+            return
         if tag in _HIDDEN:
             self._hidden = max(0, self._hidden - 1)
         elif tag in ("ul", "ol"):

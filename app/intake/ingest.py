@@ -313,8 +313,9 @@ async def _decide(
             report_uuid=str(replied),
         )
     if mail.sender_email is None:
+        # No address in From, Sender, Reply-To or Return-Path (parse.find_sender).
         return await _to_standby(
-            session, inbox, mail, uid, "unreadable", error="no sender address to answer"
+            session, inbox, mail, uid, "no_sender", error="no sender address to answer"
         )
 
     boards = context.boards

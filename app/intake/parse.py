@@ -7,26 +7,31 @@ back to what can still be read (SPEC 4.3, step 2).
 
 from __future__ import annotations
 
-import codecs
 import email.policy
+import email.utils
 import hashlib
 import re
-from contextlib import suppress
 from dataclasses import dataclass, field
 from email.feedparser import BytesFeedParser
 from email.message import Message
-from email.utils import getaddresses, parseaddr
 
+from app.intake.charsets import decode_bytes
+from app.intake.headers import (
+    CONTROL,
+    clean,
+    decode_raw,
+    decode_words,
+    find_sender,
+    header_text,
+    raw_headers,
+    repair_head,
+)
 from app.intake.html_text import html_to_text
 from app.intake.mime_trim import trimmed
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
-# Control characters PostgreSQL cannot store (NUL) or nobody should see, and lone
-# surrogates (UTF-7 and broken UTF-16 decode to them; no encoder takes them); tab and
-# newline stay.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 @dataclass
@@ -52,33 +57,14 @@ class IncomingEmail:
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-# Headers are decoded (encoded words, folding) by the `default` policy, one at a time,
-# only those asked for. Its parser is slow on long values (a 100 KB `From:` of `a,a,…`
-# took 12 s, and grows faster than the length), so a value is cut to
-# HEADER_DECODE_MAX characters first: far more than any real sender or subject, and
-# a bound of a fraction of a second per header.
-_DECODE = email.policy.default
-HEADER_DECODE_MAX = 4096
 # Reply ids are read raw (no encoded words there), from the end of the header, where
 # a References chain keeps its newest ids.
 REFERENCES_MAX = 64 * 1024
 
 
-def _raw_header(message: Message, name: str) -> str:
-    value = message.get(name)
-    return "" if value is None else str(value)
-
-
-def _header(message: Message, name: str) -> str:
-    """A header as text; broken encodings give what can be read, never an exception."""
-    text = _raw_header(message, name)[:HEADER_DECODE_MAX]
-    with suppress(Exception):  # a header the decoder cannot represent stays raw
-        text = str(_DECODE.header_fetch_parse(name, text))
-    return " ".join(_CONTROL.sub("", text).split())
-
-
-def _reply_ids(message: Message, name: str) -> list[str]:
-    return _ids(_raw_header(message, name)[-REFERENCES_MAX:])
+def _reply_ids(headers: dict[str, list[str]], name: str) -> list[str]:
+    values = headers.get(name)
+    return _ids(values[0][-REFERENCES_MAX:]) if values else []
 
 
 def _ids(value: str) -> list[str]:
@@ -104,25 +90,6 @@ def normalize_message_id(value: str) -> str | None:
     return found
 
 
-_NOT_IN_ADDRESS = re.compile(r"[@\s<>]")
-
-
-def is_address(address: str) -> bool:
-    """`local@domain.tld` with one `@`, no spaces or brackets, a dot inside the domain.
-
-    Checked in linear time: a regular expression that backtracks over the dots took
-    seconds on a long hostile `From:`.
-    """
-    local, at, domain = address.partition("@")
-    return bool(
-        at
-        and local
-        and "." in domain[1:-1]
-        and not _NOT_IN_ADDRESS.search(local)
-        and not _NOT_IN_ADDRESS.search(domain)
-    )
-
-
 def parse_headers_only(raw: bytes | bytearray) -> IncomingEmail:
     """What the header block says (sender, subject, ids), for a message too large to
     read whole; the body is not looked at."""
@@ -140,35 +107,8 @@ def parse_headers_only(raw: bytes | bytearray) -> IncomingEmail:
 HEADER_BLOCK_MAX = 256 * 1024
 
 
-def decode_bytes(payload: bytes, charset: str | None, *, complete: bool = True) -> str:
-    """Bytes in a declared charset; unknown or wrong charsets fall back, never crash.
-
-    With `complete=False` the bytes were cut short: a character broken at the end is
-    dropped rather than counted as an error.
-    """
-    for candidate in (charset, "utf-8"):
-        if not candidate:
-            continue
-        try:
-            info = codecs.lookup(candidate)
-        except LookupError:
-            continue
-        if not getattr(info, "_is_text_encoding", True):  # "base64", "rot13": not charsets
-            continue
-        try:
-            return info.incrementaldecoder().decode(payload, final=complete)
-        except (UnicodeDecodeError, ValueError):
-            continue
-    # Mostly UTF-8 with a few broken bytes reads best as UTF-8; anything else is most
-    # likely a Western single-byte encoding.
-    text = payload.decode("utf-8", errors="replace")
-    if text.count("\ufffd") <= max(2, len(text) // 50):
-        return text
-    return payload.decode("cp1252", errors="replace")
-
-
 def tidy(text: str) -> str:
-    text = _CONTROL.sub("", text)
+    text = CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
@@ -197,25 +137,69 @@ def _charset(part: Message) -> str | None:
         return None
 
 
-def _filename(part: Message) -> str | None:
+def _filename(part: Message, hint: str | None) -> str | None:
+    """An attachment's name as a mail client shows it: RFC 2231 (`name*=`), encoded
+    words and raw 8-bit names each read by the charset rule."""
     try:
-        name = part.get_filename()
+        value = part.get_param("filename", None, "content-disposition")
+        if value is None:
+            value = part.get_param("name", None)
+        if value is None:
+            return None
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded)
+            charset, _language, text = value
+            name = decode_bytes(text.encode("latin-1", "surrogateescape"), charset)
+        else:
+            name = decode_raw(email.utils.unquote(value), hint)
     except Exception:
         return "(unnamed attachment)"
-    if not name:
-        return None
-    decoded = str(name)
-    with suppress(Exception):  # an encoded word (=?utf-8?q?...?=) in the name
-        decoded = str(_DECODE.header_factory("x-filename", decoded))
-    return " ".join(_CONTROL.sub("", decoded).split())
+    return clean(decode_words(name)) or None
+
+
+# A plain-text alternative that only points to the HTML one ("view this message in
+# your browser", "this is an HTML message"): the HTML is read instead when it says more.
+_STUB = re.compile(
+    r"html|browser|web ?version|online version|przegl\u0105dar|wersj\w* (html|online)",
+    re.IGNORECASE,
+)
+STUB_MAX_CHARS = 500
+# MIME nesting read part by part; deeper than this the rest of the tree is read flat.
+NESTING_MAX = 30
+FORWARDED = "---------- Forwarded message ----------"
+# Leaf parts that are no text of the message's own but are listed by type, not name.
+_DEFAULT_NAMES = {"application/ms-tnef": "winmail.dat"}
+
+
+# A text part is binary data (a PNG, an Outlook .msg labelled text/plain) when this
+# share of its first bytes are control bytes (random bytes: 11%; text: none but a
+# stray NUL); UTF-16 and -32 excepted.
+BINARY_SNIFF = 4096
+BINARY_CONTROL_SHARE = 0.05
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+
+
+def is_binary(payload: bytes, charset: str | None) -> bool:
+    if charset and charset.lower().replace("-", "").startswith(("utf16", "utf32")):
+        return False
+    sample = payload[:BINARY_SNIFF]
+    if not sample:
+        return False
+    control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    return control > BINARY_CONTROL_SHARE * len(sample)
+
+
+def _is_stub(text: str) -> bool:
+    text = text.strip()
+    return not text or (len(text) <= STUB_MAX_CHARS and _STUB.search(text) is not None)
 
 
 @dataclass
 class _Body:
-    plain: list[str] = field(default_factory=list)
-    html: list[str] = field(default_factory=list)
+    hint: str | None  # the message's charset, for 8-bit names
+    texts: list[str] = field(default_factory=list)  # in the order a mail client shows
     attachments: list[str] = field(default_factory=list)
     unnamed_more: int = 0  # attachments past ATTACHMENT_NAMES_MAX
+    length: int = 0
     cut: bool = False  # some text was left unread
 
     def attach(self, name: str) -> None:
@@ -224,8 +208,11 @@ class _Body:
         else:
             self.unnamed_more += 1
 
-    def text_of(self, part: Message) -> str:
-        payload = _payload_bytes(part)
+    def add_text(self, text: str) -> None:
+        self.texts.append(text)
+        self.length += len(text)
+
+    def decoded(self, part: Message, payload: bytes | None) -> str:
         if payload is None:
             raw = part.get_payload()
             return raw[:PART_BYTES_MAX] if isinstance(raw, str) else ""
@@ -233,133 +220,283 @@ class _Body:
         self.cut |= not whole
         return decode_bytes(payload[:PART_BYTES_MAX], _charset(part), complete=whole)
 
+    def read_text(self, part: Message) -> str | None:
+        """A text/plain or text/html part as text (HTML converted), within the budget;
+        None if it is binary data in a text part's clothes."""
+        if self.length > TEXT_MAX_CHARS:
+            self.cut = True
+            return ""
+        payload = _payload_bytes(part)
+        if payload is not None and is_binary(payload, _charset(part)):
+            return None
+        text = self.decoded(part, payload)
+        if part.get_content_type() == "text/html":
+            text, cut = html_to_text(text, max_chars=TEXT_MAX_CHARS - self.length)
+            self.cut |= cut
+        return text
 
-def _collect(message: Message) -> _Body:
-    """Walk the MIME tree (iteratively: nesting depth costs nothing) into text parts and
-    attachment names."""
-    body = _Body()
-    stack = [message]
+
+def _is_container(part: Message) -> bool:
+    """A part holding parts; a delivery report's status blocks are listed as one."""
+    return part.is_multipart() and part.get_content_type() != "message/delivery-status"
+
+
+def _subparts(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def _is_body_text(part: Message, name: str | None) -> bool:
+    """A text/plain or text/html part shown as the message's text, not as an attachment."""
+    content_type = part.get_content_type()
+    if content_type not in ("text/plain", "text/html"):
+        return False
+    return (part.get_content_disposition() or "").lower() != "attachment"
+
+
+def _leaf(part: Message, body: _Body) -> None:
+    name = _filename(part, body.hint)
+    content_type = part.get_content_type()
+    if _is_body_text(part, name):
+        text = body.read_text(part)
+        if text is not None:
+            if text.strip():
+                body.add_text(text)
+            return
+        content_type = "application/octet-stream"  # binary in a text part
+    body.attach(name or _DEFAULT_NAMES.get(content_type) or f"{content_type}, unnamed")
+
+
+def _listed_only(part: Message, body: _Body) -> None:
+    """The parts of an alternative not shown: what is not its text is still listed
+    (an invitation's text/calendar, the HTML's inline images)."""
+    stack = [part]
+    while stack:
+        current = stack.pop()
+        if _is_container(current):
+            stack.extend(reversed(_subparts(current)))
+        elif not _is_body_text(current, None):
+            _leaf(current, body)
+
+
+def _alternative(children: list[Message], body: _Body, depth: int) -> None:
+    """The plain text, unless it is empty or only points to the HTML; then the
+    richest alternative (the last, by RFC 2046) that holds text."""
+    plain = next((c for c in children if c.get_content_type() == "text/plain"), None)
+    chosen: Message | None = None
+    plain_text = (body.read_text(plain) if plain is not None else "") or ""
+    if plain is not None and not _is_stub(plain_text):
+        chosen = plain
+    else:
+        for child in reversed(children):
+            if child is plain:
+                continue
+            trial = _Body(body.hint, length=body.length)
+            _render(child, trial, depth + 1)
+            text = "\n\n".join(trial.texts)
+            if text.strip() and len(text.strip()) > len(plain_text.strip()):
+                chosen = child
+                break
+        chosen = chosen or plain
+    for child in children:
+        if child is chosen:
+            _render(child, body, depth + 1)
+        else:
+            _listed_only(child, body)
+
+
+def _forwarded(part: Message, body: _Body, depth: int) -> None:
+    """A forwarded message (message/rfc822), shown as a mail client shows it: its own
+    From, Date, Subject and To, then its text; its attachments listed with the rest."""
+    inner = next(iter(_subparts(part)), None)
+    if inner is None:
+        body.attach(_filename(part, body.hint) or "message/rfc822, unnamed")
+        return
+    headers = raw_headers(inner)
+    hint = _hint(inner) or body.hint
+    lines = [FORWARDED]
+    for label in ("From", "Date", "Subject", "To"):
+        value = header_text(headers.get(label.lower()), hint)
+        if value:
+            lines.append(f"{label}: {value}")
+    start = len(body.texts)
+    _render(inner, body, depth + 1)
+    inner_text = "\n\n".join(body.texts[start:])
+    del body.texts[start:]
+    body.add_text("\n".join(lines) + ("\n\n" + inner_text if inner_text else ""))
+
+
+def _render(part: Message, body: _Body, depth: int = 0) -> None:
+    """A MIME (sub)tree's text, in the order a mail client shows it, and its other
+    parts' names."""
+    content_type = part.get_content_type()
+    if content_type in ("message/rfc822", "message/global") and depth < NESTING_MAX:
+        _forwarded(part, body, depth)
+        return
+    if not _is_container(part):
+        _leaf(part, body)
+        return
+    children = _subparts(part)
+    if depth >= NESTING_MAX:
+        _flat(children, body)
+    elif content_type == "multipart/alternative" and len(children) > 1:
+        _alternative(children, body, depth)
+    elif content_type == "multipart/related" and children:
+        root = _related_root(part, children)
+        for child in children:
+            if child is root:
+                _render(child, body, depth + 1)
+            else:
+                _listed_only(child, body)
+    else:
+        for child in children:
+            _render(child, body, depth + 1)
+
+
+def _related_root(part: Message, children: list[Message]) -> Message:
+    start = str(part.get_param("start", "") or "").strip()
+    if start:
+        for child in children:
+            if str(child.get("Content-ID", "")).strip() == start:
+                return child
+    return children[0]
+
+
+def _flat(children: list[Message], body: _Body) -> None:
+    """A tree nested past NESTING_MAX, read leaf by leaf without recursion."""
+    stack = list(reversed(children))
     while stack:
         part = stack.pop()
-        content_type = part.get_content_type()
-        if content_type == "message/rfc822":  # a forwarded message is an attachment
-            body.attach(_filename(part) or "(attached message)")
-            continue
+        if _is_container(part):
+            stack.extend(reversed(_subparts(part)))
+        else:
+            _leaf(part, body)
+
+
+def _hint(message: Message) -> str | None:
+    """The message's own charset (its first text part's), which 8-bit headers are
+    most likely written in too."""
+    stack, seen = [message], 0
+    while stack and seen < 20:
+        part = stack.pop()
+        seen += 1
         if part.is_multipart():
-            payload = part.get_payload()
-            subparts = (
-                [sub for sub in payload if isinstance(sub, Message)]
-                if isinstance(payload, list)
-                else []
-            )
-            stack.extend(reversed(subparts))
+            stack.extend(reversed(_subparts(part)))
             continue
-        name = _filename(part)
-        disposition = (part.get_content_disposition() or "").lower()
-        if disposition == "attachment" or (
-            name and content_type not in ("text/plain", "text/html")
-        ):
-            body.attach(name or f"(unnamed {content_type})")
-        elif content_type == "text/plain":
-            body.plain.append(body.text_of(part))
-        elif content_type == "text/html":
-            body.html.append(body.text_of(part))
-    return body
+        charset = _charset(part)
+        if charset:
+            return charset
+    return None
 
 
-def _body_and_attachments(message: Message) -> tuple[str, list[str], bool]:
-    """The text (plain parts, else HTML turned into text), the attachments' names, and
-    whether the text was cut short."""
-    body = _collect(message)
+def _body_and_attachments(
+    message: Message, hint: str | None, unread_parts: int
+) -> tuple[str, list[str], bool]:
+    """The text, the attachments' names (the parts left unread counted with the
+    unnamed rest), and whether the text was cut short."""
+    body = _Body(hint, unnamed_more=unread_parts)
+    _render(message, body)
     attachments = body.attachments
     if body.unnamed_more:
         attachments.append(f"and {body.unnamed_more:,} more")
-    if any(p.strip() for p in body.plain):
-        return tidy("\n\n".join(body.plain)), attachments, body.cut
-    if body.html:
-        text, cut = html_to_text("\n".join(body.html), max_chars=TEXT_MAX_CHARS)
-        return tidy(text), attachments, body.cut or cut
-    return "", attachments, body.cut
+    return tidy("\n\n".join(body.texts)), attachments, body.cut
 
 
 _FEED_BYTES = 64 * 1024
 
 
-def _read(raw: bytes | bytearray) -> Message:
+class _RawHeaders(email.policy.Compat32):
+    """compat32, but a header value comes back as it came, its 8-bit bytes kept (as
+    surrogates) for `headers.decode_raw` to read by the charset rule; compat32 itself
+    turns them into U+FFFD, filenames and parameters included."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_POLICY = _RawHeaders()
+
+
+def _read(raw: bytes | bytearray) -> tuple[Message, int]:
     """The message tree, read with the `compat32` policy: headers stay raw text until
     asked for (the `default` policy parsed every header of every part, 8 s for a
     10,000-part message), and the bytes are fed in slices, never copied whole into one
-    string (`message_from_bytes` held three copies of a 25 MB message). A large message
-    is fed trimmed to what is read of it (`mime_trim`)."""
-    parser = BytesFeedParser(policy=email.policy.compat32)
-    for piece in trimmed(raw):
+    string (`message_from_bytes` held three copies of a 25 MB message). A broken header
+    block is repaired first (`headers.repair_head`), and a large message is fed trimmed
+    to what is read of it (`mime_trim`), its many small pieces joined into slices (the
+    parser's cost is per feed: 21,000 pieces of a nested message took 140 ms). Also
+    how many parts were left unread past `mime_trim.PARTS_MAX`."""
+    parser = BytesFeedParser(policy=_POLICY)
+    pending = bytearray()
+    pieces, unread_parts = trimmed(repair_head(raw))
+    for piece in pieces:
+        if len(piece) < _FEED_BYTES:
+            pending += piece
+            if len(pending) >= _FEED_BYTES:
+                parser.feed(bytes(pending))
+                pending.clear()
+            continue
+        if pending:
+            parser.feed(bytes(pending))
+            pending.clear()
         view = memoryview(piece)
         for start in range(0, len(piece), _FEED_BYTES):
             parser.feed(bytes(view[start : start + _FEED_BYTES]))
-    return parser.close()
+    if pending:
+        parser.feed(bytes(pending))
+    return parser.close(), unread_parts
+
+
+_FLAGS = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "return-path",
+    "content-type",
+    "x-failed-recipients",
+)
 
 
 def parse_email(raw: bytes | bytearray) -> IncomingEmail:
     """Read what can be read of a message. Never raises for malformed mail."""
-    message = _read(raw)
-    subject = _header(message, "Subject")
-    name, address = "", ""
-    from_value = _header(message, "From")
-    try:
-        name, address = parseaddr(from_value)
-        if not address:
-            pairs = getaddresses([from_value])
-            name, address = pairs[0] if pairs else ("", "")
-    except Exception:
-        name, address = "", ""
-    address = address.strip()
-    sender = address if is_address(address) else None
-
-    message_id = normalize_message_id(_header(message, "Message-ID"))
+    message, unread_parts = _read(raw)
+    headers = raw_headers(message)
+    hint = _hint(message)
+    subject = header_text(headers.get("subject"), hint)
+    sender, name = find_sender(headers, hint)
+    message_id = normalize_message_id(header_text(headers.get("message-id"), None))
     if message_id is None:
         message_id = f"<{hashlib.sha256(raw).hexdigest()}@no-message-id>"
     try:
-        text, attachments, text_cut = _body_and_attachments(message)
+        text, attachments, text_cut = _body_and_attachments(message, hint, unread_parts)
     except Exception as exc:
         text, attachments, text_cut = "", [], False
         defects = [f"body unreadable: {type(exc).__name__}"]
     else:
         defects = []
-    headers = {
-        key: _header(message, key)
-        for key in (
-            "auto-submitted",
-            "x-autoreply",
-            "x-autorespond",
-            "x-auto-response-suppress",
-            "precedence",
-            "list-id",
-            "list-unsubscribe",
-            "return-path",
-            "content-type",
-            "x-failed-recipients",
-        )
-        if message.get(key) is not None
-    }
-    content_type = message.get_content_type()
+    flags = {key: header_text(headers[key], hint) for key in _FLAGS if key in headers}
     report_type = ""
     try:
         report_type = str(message.get_param("report-type", "") or "")
     except Exception:
         report_type = ""
-    language = _header(message, "Content-Language").split(",")[0].strip() or None
+    language = header_text(headers.get("content-language"), None).split(",")[0].strip()
     return IncomingEmail(
         message_id=message_id,
         subject=subject,
         sender_email=sender,
-        sender_name=" ".join(name.split()) or None,
+        sender_name=name,
         text=text,
         attachments=attachments,
-        in_reply_to=_reply_ids(message, "In-Reply-To"),
-        references=_reply_ids(message, "References"),
-        headers=headers,
-        content_language=language,
-        is_delivery_report=content_type == "multipart/report"
+        in_reply_to=_reply_ids(headers, "in-reply-to"),
+        references=_reply_ids(headers, "references"),
+        headers=flags,
+        content_language=language or None,
+        is_delivery_report=message.get_content_type() == "multipart/report"
         and report_type.lower() == "delivery-status",
         defects=defects + [type(d).__name__ for d in getattr(message, "defects", [])],
         text_cut=text_cut,

@@ -21,6 +21,7 @@ REASONS = (
     "unreadable",
     "platform_error",
     "too_large",
+    "no_sender",
 )
 STANDBY_STATUSES = ("pending", "resolved", "discarded")
 

@@ -194,12 +194,29 @@ async def test_replies_to_our_mail_wait_in_standby(
     assert await db.scalar(select(func.count()).select_from(Ticket)) == 1
 
 
-async def test_mail_without_a_usable_sender_waits_unreadable(
+async def test_mail_without_a_usable_sender_waits_with_no_sender(
     db: AsyncSession, settings: Settings, inbox: EmailInbox
 ) -> None:
-    raw = b"From: not an address\r\nSubject: printer\r\nMessage-ID: <x@y>\r\n\r\nhelp\r\n"
+    raw = (
+        b"From: not an address\r\nSender: nobody\r\nReply-To: <>\r\nReturn-Path: <>\r\n"
+        b"Subject: printer\r\nMessage-ID: <x@y>\r\n\r\nhelp\r\n"
+    )
     assert await ingest(db, settings, inbox, raw) == "standby"
-    assert await standby_reasons(db) == ["unreadable"]
+    assert await standby_reasons(db) == ["no_sender"]
+
+
+async def test_a_sender_found_past_from_gets_the_ticket_and_the_answer(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    """From names nobody; Reply-To does: the report is placed and answered there."""
+    raw = (
+        b"From: Printer Room\r\nReply-To: Ola <ola@example.org>\r\nSubject: printer\r\n"
+        b"Message-ID: <reply-to-only@y>\r\n\r\nthe printer is jammed\r\n"
+    )
+    assert await ingest(db, settings, inbox, raw) == "ticket"
+    ticket = await db.scalar(select(Ticket).where(Ticket.title == "printer"))
+    assert ticket is not None and ticket.reporter_email == "ola@example.org"
+    assert ticket.reporter_name == "Ola"
 
 
 async def test_a_reply_to_a_forwarded_reports_mail_waits_too(

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from app.intake.classify import classify
+from app.intake.headers import is_address
 from app.intake.ingest import ticket_description, ticket_title
-from app.intake.parse import is_address, parse_email
+from app.intake.parse import parse_email
 from app.tickets.models import NO_SUBJECT
 
 SAMPLES = Path(__file__).parent / "samples"

@@ -53,13 +53,20 @@ async def test_a_parser_process_that_dies_fails_its_messages_and_the_pool_recove
     pool = ParsePool(2)
     try:
         await pool.parse([b"Subject: warm-up\r\n\r\nhello\r\n"] * 2)
-        children = psutil.Process(os.getpid()).children()
-        big = [BOMBS["many"]()] * 4
-        parsing = asyncio.ensure_future(pool.parse(big))
-        await asyncio.sleep(0.05)
+        children = [
+            c
+            for c in psutil.Process(os.getpid()).children()
+            if "spawn_main" in " ".join(c.cmdline())
+        ]
+        idle = sum(c.cpu_times().user for c in children)
+        slow = [BOMBS["html"]()] * 8  # over a second of parsing in all
+        parsing = asyncio.ensure_future(pool.parse(slow))
+        deadline = time.monotonic() + 10
+        while sum(c.cpu_times().user for c in children) < idle + 0.05:  # at work
+            assert time.monotonic() < deadline, "the parser processes never started"
+            await asyncio.sleep(0.005)
         for child in children:
-            if "spawn_main" in " ".join(child.cmdline()):
-                os.kill(child.pid, signal.SIGKILL)
+            os.kill(child.pid, signal.SIGKILL)
         failed = await parsing
         assert failed and all(isinstance(r, Exception) for r in failed), failed
         again = await pool.parse([b"Subject: after\r\n\r\nstill here\r\n"])

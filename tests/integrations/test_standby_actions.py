@@ -177,7 +177,7 @@ async def test_list_mail_assigned_by_hand_is_never_answered(stack: Stack) -> Non
 
 async def test_an_email_without_a_sender_cannot_be_assigned(stack: Stack) -> None:
     item = await unrouted(stack, "Anonymous", sender=None)
-    assert item["reason"] == "unreadable"
+    assert item["reason"] == "no_sender"
     board = await stack.board("Somewhere", None)
     refused = await stack.client.post(
         f"{API}/standby/{item['id']}/assign", json={"board_id": board["id"]}, headers=stack.auth
