@@ -22,7 +22,7 @@ TRIM_ABOVE = 1024 * 1024
 PART_KEPT = 3 * 512 * 1024
 HEADER_LINE_MAX = 16 * 1024
 HEADER_BLOCK_KEPT = 256 * 1024
-PARTS_MAX = 1_000
+PARTS_MAX = 500
 _PART_START = b"\n--"
 _CLOSING = re.compile(rb"\n--[^\r\n]*--[ \t]*\r?\n")
 
