@@ -9,15 +9,18 @@ shows the text. The rule (docs/email.md, "Charsets"), in order:
    characters: their escape bytes are not junk.
 2. 8-bit bytes that are valid UTF-8 are UTF-8, whatever the label says (for an
    ASCII-compatible label): a run of bytes in another charset almost never forms
-   valid UTF-8, and UTF-8 labelled Latin-1 is the commonest mislabel of all.
-3. Otherwise the declared charset, widened to the superset that mailers actually
-   write under its name (the WHATWG Encoding Standard's table, as browsers and mail
-   clients read it: GB2312 → GB18030, ISO-8859-1 → windows-1252, KS_C_5601 → cp949,
-   Shift_JIS → cp932), if it decodes every byte.
-4. Otherwise the charset `charset-normalizer` ranks best among those that decode
-   every byte (unknown, missing or wrong labels).
-   Some candidate always does (the single-byte ones decode any byte string), so no
-   text holds U+FFFD; a text cut short loses only the broken character at its end.
+   valid UTF-8, and UTF-8 labelled Latin-1 is the commonest mislabel of all. UTF-8
+   that spells another encoding's bytes as Latin-1 characters (encoded twice) is
+   read back.
+3. A declared multi-byte charset, widened to the superset that mailers actually write
+   under its name (the WHATWG Encoding Standard's table, as browsers read it:
+   GB2312 → GB18030, KS_C_5601 → cp949, Shift_JIS → cp932), if it decodes every byte.
+4. Mostly UTF-8 (a few broken bytes) is UTF-8, the broken bytes as windows-1252.
+5. A declared single-byte charset, widened the same way (ISO-8859-1 → windows-1252).
+6. Otherwise the charset `charset-normalizer` ranks best among those mail is written
+   in that decode every byte (unknown, missing or wrong labels). Some candidate always
+   does (the single-byte ones decode any byte string), so no text holds U+FFFD; a
+   text cut short loses only the broken character at its end.
 """
 
 from __future__ import annotations
@@ -181,14 +184,27 @@ MOSTLY_UTF8 = 4
 
 def _mostly_utf8(payload: bytes, complete: bool) -> str | None:
     """UTF-8 with a few broken bytes (a truncated or spliced text) reads best as
-    UTF-8, its broken bytes as windows-1252 (no U+FFFD); None if it is not that."""
-    replaced = payload.decode("utf-8", errors="replace")
+    UTF-8, its broken bytes as windows-1252 (no U+FFFD); None if it is not that.
+    Text in a CJK multi-byte charset forms valid UTF-8 pairs by chance (GBK: about
+    one per four broken bytes), so bytes that one of those decodes are not "mostly
+    UTF-8" but left to detection."""
+    sample = payload[:DETECT_SAMPLE]
+    replaced = sample.decode("utf-8", errors="replace")
     broken = replaced.count("\ufffd")
-    multibyte = sum(1 for ch in replaced if ch > "\x7f") - broken
+    multibyte = len(replaced) - len(replaced.encode("ascii", "ignore")) - broken
     if not multibyte or MOSTLY_UTF8 * multibyte < broken:
         return None
+    whole = complete and len(sample) == len(payload)
+    for name in _CJK:
+        text = _strict(codecs.lookup(name), sample, whole)
+        if text is not None and not _PRIVATE_USE.search(text):  # cp932 reads 0xFF so
+            return None
     decoder = codecs.getincrementaldecoder("utf-8")(errors="intake-cp1252")
     return str(decoder.decode(payload, final=complete))
+
+
+_CJK = ("gb18030", "big5hkscs", "cp932", "cp949", "euc_jp")
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 def _undo_double_encoding(text: str, declared: codecs.CodecInfo | None) -> str:

@@ -85,6 +85,19 @@ def test_unknown_or_missing_labels_pick_a_charset_that_decodes_cleanly(label: st
     assert parsed.text == text
 
 
+@pytest.mark.parametrize(
+    ("text", "written_as"),
+    [
+        ("打印机坏了，请尽快修理。我们的办公室在三楼，电话是一二三四。", "gbk"),
+        ("印表機壞了，請盡快修理。謝謝！我們的辦公室在三樓。", "big5"),
+    ],
+)
+def test_unlabelled_cjk_text_is_not_taken_for_broken_utf8(text: str, written_as: str) -> None:
+    """GBK and Big5 form valid UTF-8 pairs by chance (one per four broken bytes)."""
+    parsed = mail(b"From: a@example.com\r\n", text.encode(written_as) + b"\r\n")
+    assert parsed.text == text
+
+
 def test_mostly_utf8_with_a_broken_byte_keeps_the_utf8_and_no_replacement_character() -> None:
     # A name cut one byte short by a broken mailer, then a stray byte.
     parsed = mail(b"From: " + "Юникод запрещен".encode() + b"\xf1 <u@example.com>\r\n")
