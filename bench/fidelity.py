@@ -111,6 +111,8 @@ def expected(raw: bytes) -> tuple[bool, bool, bool, int]:
         disposition = (part.get_content_disposition() or "").lower()
         if content_type in ("text/plain", "text/html") and disposition != "attachment":
             body = body or _has_text(part)
+        elif part.get_content_maintype() == "multipart":  # no usable boundary: text
+            body = body or _has_text(part)
         else:
             others += 1
     return sender, subject, body, others

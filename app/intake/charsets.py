@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from contextvars import ContextVar, Token
 
 import charset_normalizer
 
@@ -75,13 +76,15 @@ _STATEFUL = ("utf_7", "iso2022", "hz")
 _ASCII_INCOMPATIBLE = ("utf_16", "utf_32")
 _ESCAPE = re.compile(rb"\x1b(?:\$[@B(]|\(|\$\)C)")
 _JIS_ESCAPE = re.compile(rb"\x1b(\$@|\$B|\$\(Q|\$\(O|\(B|\(J|\(I)")
-# Detection's candidates: what mail is written in (the order breaks a tie).
+# Detection's candidates: what mail is written in (the order breaks a tie: a short
+# text is ambiguous, and windows-1252 is the likeliest; KOI8-R read as windows-1251
+# is all capitals, windows-1251 read as KOI8-R is chaos).
 _DETECTABLE = [
     "cp1252",
     "cp1250",
     "iso8859_2",
-    "cp1251",
     "koi8_r",
+    "cp1251",
     "cp1253",
     "cp1254",
     "cp1255",
@@ -95,6 +98,7 @@ _DETECTABLE = [
     "cp949",
 ]
 DETECT_SAMPLE = 64 * 1024
+_ORDER = {codecs.lookup(name).name: i for i, name in enumerate(_DETECTABLE)}
 
 
 def codec_for(label: str | None) -> codecs.CodecInfo | None:
@@ -147,7 +151,7 @@ def decode_bytes(payload: bytes, label: str | None, *, complete: bool = True) ->
     multibyte = declared is not None and not _single_byte(declared)
     text = _declared(payload, declared, complete) if multibyte else None
     if text is None:
-        text = _mostly_utf8(payload, complete)
+        text = _mostly_utf8(payload, declared, complete)
     if text is None and not multibyte:
         text = _declared(payload, declared, complete)
     return _detected(payload, complete) if text is None else text
@@ -179,54 +183,76 @@ _CP1252_OR_LATIN1 = [
 codecs.register_error("intake-cp1252", _latin1_bytes)
 # UTF-8 with at least one valid multi-byte character per this many broken bytes is
 # read as UTF-8 (its broken bytes as windows-1252).
-MOSTLY_UTF8 = 4
+MOSTLY_UTF8 = 2
 
 
-def _mostly_utf8(payload: bytes, complete: bool) -> str | None:
+def _mostly_utf8(payload: bytes, declared: codecs.CodecInfo | None, complete: bool) -> str | None:
     """UTF-8 with a few broken bytes (a truncated or spliced text) reads best as
-    UTF-8, its broken bytes as windows-1252 (no U+FFFD); None if it is not that.
-    Text in a CJK multi-byte charset forms valid UTF-8 pairs by chance (GBK: about
-    one per four broken bytes), so bytes that one of those decodes are not "mostly
-    UTF-8" but left to detection."""
+    UTF-8, its broken bytes as windows-1252 (no U+FFFD); None if it is not that: at
+    least one valid multi-byte character per MOSTLY_UTF8 broken bytes. Text in a CJK
+    multi-byte charset forms valid UTF-8 pairs by chance (GBK: one per four broken
+    bytes), so unlabelled bytes that a CJK charset decodes are left to detection."""
     sample = payload[:DETECT_SAMPLE]
     replaced = sample.decode("utf-8", errors="replace")
     broken = replaced.count("\ufffd")
     multibyte = len(replaced) - len(replaced.encode("ascii", "ignore")) - broken
     if not multibyte or MOSTLY_UTF8 * multibyte < broken:
         return None
-    whole = complete and len(sample) == len(payload)
-    for name in _CJK:
-        text = _strict(codecs.lookup(name), sample, whole)
-        if text is not None and not _PRIVATE_USE.search(text):  # cp932 reads 0xFF so
-            return None
+    if declared is None:
+        whole = complete and len(sample) == len(payload)
+        for name in _CJK:
+            text = _strict(codecs.lookup(name), sample, whole)
+            if text is not None and not _PRIVATE_USE.search(text):  # cp932 reads 0xFF so
+                return None
     decoder = codecs.getincrementaldecoder("utf-8")(errors="intake-cp1252")
     return str(decoder.decode(payload, final=complete))
 
 
 _CJK = ("gb18030", "big5hkscs", "cp932", "cp949", "euc_jp")
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
+# UTF-8's lead and continuation bytes spelled as Latin-1 / windows-1252 characters.
+_SPELLED_PAIR = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178"
+    "\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2022\u2026\u2030"
+    "\u2039\u203a\u20ac\u2122]"
+)
+# What text encoded twice turns back into: letters of the scripts mail is written in
+# and typographic punctuation. (Chance pairs in real text give IPA, NKo, Arabic.)
+_COMMON = re.compile(
+    "[\u0000-\u024f\u0370-\u03ff\u0400-\u04ff\u2010-\u206f\u20ac\u2122"
+    "\u3000-\u30ff\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]*"
+)
+DOUBLE_ENCODED_DENSITY = 0.3
 
 
 def _undo_double_encoding(text: str, declared: codecs.CodecInfo | None) -> str:
     """UTF-8 that spells another encoding's bytes as Latin-1 or windows-1252
-    characters (`Ã©` for `é`, Big5 turned to `¤j¸É`): those bytes, read as UTF-8 or
-    as the declared multi-byte charset, when they decode cleanly. Real text in those
-    characters is left alone: it does not form valid multi-byte text again."""
-    if text.isascii():
+    characters (`Ã©` for `é`): those bytes read as UTF-8 again, when they decode
+    cleanly into letters of a common script; and for a declared CJK charset (Big5
+    turned into `¤j¸É`), when nearly all the text is such characters. Real text in
+    those characters is left alone: `CAFÉ’S` would give IPA (`CAFɒS`)."""
+    if text.isascii() or not _SPELLED_PAIR.search(text):
         return text
     for single in ("latin-1", "cp1252"):
         try:
             spelled = text.encode(single)
         except UnicodeEncodeError:
             continue
-        for info in (_UTF8, declared):
-            if info is None or _single_byte(info):
-                continue
-            again = _strict(info, spelled, True)
-            if again is not None and again != text:
+        again = _strict(_UTF8, spelled, True)
+        if again is not None and _COMMON.fullmatch(again):
+            return again
+        if declared is not None and not _single_byte(declared) and _dense(text):
+            again = _strict(declared, spelled, True)
+            if again is not None:
                 return again
         return text
     return text
+
+
+def _dense(text: str) -> bool:
+    """Mostly 8-bit characters: a CJK text encoded twice, not a Latin one."""
+    eight_bit = len(text) - len(text.encode("ascii", "ignore"))
+    return eight_bit >= DOUBLE_ENCODED_DENSITY * len(text.strip())
 
 
 def _single_byte(info: codecs.CodecInfo) -> bool:
@@ -252,16 +278,47 @@ def _seven_bit(payload: bytes, declared: codecs.CodecInfo | None, complete: bool
     return payload.decode("ascii")
 
 
+# Detection costs about a millisecond a call however short the text: a message gets
+# this many (a hostile one has thousands of encoded words); after that the candidates
+# are taken in order.
+DETECTIONS_PER_MESSAGE = 16
+_detections_left: ContextVar[int] = ContextVar("detections_left", default=DETECTIONS_PER_MESSAGE)
+
+
+def detection_budget() -> Token[int]:
+    """Give the message about to be read its own detection budget; hand the token to
+    end_detection_budget when it is read."""
+    return _detections_left.set(DETECTIONS_PER_MESSAGE)
+
+
+def end_detection_budget(token: Token[int]) -> None:
+    _detections_left.reset(token)
+
+
 def _detected(payload: bytes, complete: bool) -> str:
-    best = charset_normalizer.from_bytes(
-        payload[:DETECT_SAMPLE], cp_isolation=_DETECTABLE, preemptive_behaviour=False
-    ).best()
-    if best is not None:
-        info = codec_for(best.encoding)
-        text = None if info is None else _strict(info, payload, complete)
-        if text is not None:
-            return text
-    for name in _DETECTABLE:  # the sample decoded, the whole did not: first that does
+    """The candidate charset-normalizer finds least chaotic (ties: the more coherent
+    in a language, then the earlier in _DETECTABLE: windows-1252 first), among those
+    that decode every byte."""
+    left = _detections_left.get()
+    if left > 0:
+        _detections_left.set(left - 1)
+        matches = charset_normalizer.from_bytes(
+            payload[:DETECT_SAMPLE], cp_isolation=_DETECTABLE, preemptive_behaviour=False
+        )
+        ranked = sorted(
+            matches,
+            key=lambda m: (
+                round(m.chaos, 2),
+                -round(m.coherence, 2),
+                _ORDER.get(codecs.lookup(m.encoding).name, len(_ORDER)),
+            ),
+        )
+        for match in ranked:
+            info = codec_for(match.encoding)
+            text = None if info is None else _strict(info, payload, complete)
+            if text is not None:
+                return text
+    for name in _DETECTABLE:  # in order; the single-byte ones decode anything
         text = _strict(codecs.lookup(name), payload, complete)
         if text is not None:
             return text

@@ -23,7 +23,8 @@ from app.intake.charsets import decode_bytes
 # stay. Filtered only after decoding: ISO-2022-JP's escape bytes are text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 # A header value is read up to this many characters: far more than any real sender or
-# subject, and a bound on the work a hostile one (a 100 KB `From:`) can cause.
+# subject, and (with SENDER_VALUES_MAX and the linear address scan) a bound on the
+# work a hostile one (a 100 KB `From:`) can cause.
 HEADER_DECODE_MAX = 16 * 1024
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
@@ -109,7 +110,12 @@ def header_text(values: list[str] | None, hint: str | None) -> str:
 # Where a sender can be found, in this order (docs/email.md, "Sender").
 SENDER_HEADERS = ("from", "sender", "reply-to", "return-path")
 _NOT_IN_ADDRESS = re.compile(r"[@\s<>]")
-_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\",;:@]+@[^\s<>()\[\]\",;:@]+")
+# A match starts only where a token starts: without the look-behind a long run of
+# letters with no `@` was scanned from each of its positions (quadratic).
+_ADDRESS_LIKE = re.compile(r"(?<![^\s<>()\[\]\",;:@])[^\s<>()\[\]\",;:@]+@[^\s<>()\[\]\",;:@]+")
+# Of each sender header, this many values are looked at (a hostile message repeats
+# `From:` a hundred thousand times).
+SENDER_VALUES_MAX = 10
 
 
 def is_address(address: str) -> bool:
@@ -139,12 +145,17 @@ def _near_miss(address: str) -> str:
 
 def _entries(value: str) -> Iterator[tuple[str, str]]:
     """(name, address) pairs of an address list, in order; then anything that looks
-    like an address, should the list not parse at all."""
+    like an address, should the list not parse at all. An address the list parser
+    glued together from words (`a@b.c Jan Kowalski` → `a@b.cJanKowalski`) is not in
+    the value as written, and is skipped."""
     try:
         pairs = getaddresses([value])
     except Exception:
         pairs = []
-    yield from pairs
+    squeezed = "".join(value.split())
+    for name, address in pairs:
+        if address in value or address not in squeezed:
+            yield name, address
     for found in _ADDRESS_LIKE.findall(value):
         yield "", found
 
@@ -161,7 +172,7 @@ def find_sender(headers: dict[str, list[str]], hint: str | None) -> tuple[str | 
     has one, through every `From:` (a junk first one, an empty or group first entry),
     then `Sender:`, `Reply-To:` and `Return-Path:`. (None, None) if none has one."""
     for header in SENDER_HEADERS:
-        for raw in headers.get(header, []):
+        for raw in headers.get(header, [])[:SENDER_VALUES_MAX]:
             value = " ".join(decode_raw(raw[:HEADER_DECODE_MAX], hint).split())
             for display, found in _entries(value):
                 address = _near_miss(found)
@@ -188,19 +199,29 @@ _MBOX_FROM = rb"From [^\s:]"
 
 
 def _head_end(raw: bytes | bytearray) -> int:
-    """Where the header block ends (its blank line), or -1."""
-    for separator in (b"\n\n", b"\n\r\n"):
-        end = raw.find(separator, 0, HEAD_MAX)
-        if end >= 0:
-            return end + 1
-    return -1
+    """Where the header block ends (its first blank line, LF or CRLF), or -1."""
+    ends = [end for sep in (b"\n\n", b"\n\r\n") if (end := raw.find(sep, 0, HEAD_MAX)) >= 0]
+    return min(ends) + 1 if ends else -1
+
+
+def _header_start(raw: bytes | bytearray) -> bytes | bytearray:
+    """`raw` without a UTF-8 byte order mark or blank lines before its headers (the
+    standard library would read every header as body)."""
+    start = 3 if raw[:3] == b"\xef\xbb\xbf" else 0
+    while raw[start : start + 1] in (b"\r", b"\n") and start < len(raw):
+        start += 1
+    if start and _KNOWN.match(b"\n" + bytes(raw[start : start + 100])):
+        return raw[start:]
+    return raw
 
 
 def repair_head(raw: bytes | bytearray) -> bytes | bytearray:
     """`raw` with a header block the standard library reads whole: NUL bytes out, a
     first line that is no header (and no mbox `From `) dropped, `Name :` made `Name:`,
     and a line that is no header folded into the one before, when headers a mail
-    has (From, Subject, …) follow it. A well-formed message comes back as it was."""
+    has (From, Subject, …) follow it; a byte order mark or blank lines before the
+    headers dropped. A well-formed message comes back as it was."""
+    raw = _header_start(raw)
     end = _head_end(raw)
     if end < 0:
         return raw

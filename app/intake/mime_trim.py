@@ -24,7 +24,32 @@ HEADER_LINE_MAX = 16 * 1024
 HEADER_BLOCK_KEPT = 256 * 1024
 PARTS_MAX = 500
 _PART_START = b"\n--"
-_CLOSING = re.compile(rb"\n--[^\r\n]*--[ \t]*\r?\n")
+# `boundary=` parameters, found by their literal letters (an IGNORECASE pattern over
+# megabytes is slow); `Boundary` and `BOUNDARY` included.
+_BOUNDARY = re.compile(rb'(?:oundary|OUNDARY)\s*=\s*"?([^"\s;]{1,200})')
+BOUNDARIES_MAX = 20
+
+
+def _boundaries(raw: bytes | bytearray) -> list[bytes]:
+    """The MIME boundaries the message declares (the first BOUNDARIES_MAX)."""
+    return list(dict.fromkeys(_BOUNDARY.findall(raw)))[:BOUNDARIES_MAX]
+
+
+def _count(boundaries: list[bytes], raw: bytes | bytearray, start: int = 0) -> int:
+    """Lines that open a part (`--boundary`, not the closing `--boundary--`) from
+    `start`. Other lines starting with `--` (a signature, a row of dashes) are text."""
+    return sum(
+        raw.count(b"\n--" + b, max(start - 1, 0))
+        - raw.count(b"\n--" + b + b"--", max(start - 1, 0))
+        for b in boundaries
+    )
+
+
+def _opens_part(boundaries: list[bytes], raw: bytes | bytearray, position: int) -> bool:
+    return any(
+        raw.startswith(b"--" + b, position) and not raw.startswith(b"--" + b + b"--", position)
+        for b in boundaries
+    )
 
 
 def _line_end(raw: bytes | bytearray, start: int) -> int:
@@ -59,6 +84,9 @@ def trimmed(raw: bytes | bytearray) -> tuple[list[bytes | bytearray], int]:
     parts is fed whole. (Whether a text part was cut the parser sees for itself: a cut
     one still holds more than it reads.)"""
     if len(raw) <= TRIM_ABOVE and raw.count(_PART_START) <= PARTS_MAX:
+        return [raw], 0  # the usual case, decided without a regular expression
+    boundaries = _boundaries(raw)
+    if len(raw) <= TRIM_ABOVE and _count(boundaries, raw) <= PARTS_MAX:
         return [raw], 0
     pieces: list[bytes | bytearray] = []
     position, parts = 0, 0
@@ -75,10 +103,10 @@ def trimmed(raw: bytes | bytearray) -> tuple[list[bytes | bytearray], int]:
         position = body_end
         if position >= len(raw):
             break
-        parts += 1
-        if parts > PARTS_MAX:
-            rest = raw[position - 1 :]
-            return pieces, rest.count(_PART_START) - len(_CLOSING.findall(rest))
+        if _opens_part(boundaries, raw, position):
+            parts += 1
+            if parts > PARTS_MAX:
+                return pieces, _count(boundaries, raw, position)
         # The `--` line; what follows it is read as a header block (a part's headers,
         # or, after a `--` that is not a boundary, lines cut like headers: rare, and
         # only in a message over TRIM_ABOVE).

@@ -7,6 +7,7 @@ back to what can still be read (SPEC 4.3, step 2).
 
 from __future__ import annotations
 
+import binascii
 import email.policy
 import email.utils
 import hashlib
@@ -14,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 from email.feedparser import BytesFeedParser
 from email.message import Message
+from email.parser import BytesParser
 
-from app.intake.charsets import decode_bytes
+from app.intake.charsets import decode_bytes, detection_budget, end_detection_budget
 from app.intake.headers import (
     CONTROL,
     clean,
@@ -212,6 +214,15 @@ class _Body:
         self.texts.append(text)
         self.length += len(text)
 
+    def merge(self, other: _Body) -> None:
+        """What `other` read (started at this body's length) taken in."""
+        self.texts += other.texts
+        for name in other.attachments:
+            self.attach(name)
+        self.unnamed_more += other.unnamed_more
+        self.length = other.length
+        self.cut |= other.cut
+
     def decoded(self, part: Message, payload: bytes | None) -> str:
         if payload is None:
             raw = part.get_payload()
@@ -256,7 +267,12 @@ def _is_body_text(part: Message, name: str | None) -> bool:
 
 def _leaf(part: Message, body: _Body) -> None:
     name = _filename(part, body.hint)
-    content_type = part.get_content_type()
+    content_type = " ".join(part.get_content_type().split())
+    if part.get_content_maintype() == "multipart":  # no usable boundary: its text
+        unsplit = body.decoded(part, _payload_bytes(part))
+        if unsplit.strip():
+            body.add_text(unsplit)
+        return
     if _is_body_text(part, name):
         text = body.read_text(part)
         if text is not None:
@@ -281,9 +297,12 @@ def _listed_only(part: Message, body: _Body) -> None:
 
 def _alternative(children: list[Message], body: _Body, depth: int) -> None:
     """The plain text, unless it is empty or only points to the HTML; then the
-    richest alternative (the last, by RFC 2046) that holds text."""
+    richest alternative (the last, by RFC 2046) that holds text. Each alternative is
+    read at most once (a trial that wins is kept, not read again: nested alternatives
+    would double the work at each level)."""
     plain = next((c for c in children if c.get_content_type() == "text/plain"), None)
     chosen: Message | None = None
+    kept: _Body | None = None
     plain_text = (body.read_text(plain) if plain is not None else "") or ""
     if plain is not None and not _is_stub(plain_text):
         chosen = plain
@@ -293,22 +312,24 @@ def _alternative(children: list[Message], body: _Body, depth: int) -> None:
                 continue
             trial = _Body(body.hint, length=body.length)
             _render(child, trial, depth + 1)
-            text = "\n\n".join(trial.texts)
-            if text.strip() and len(text.strip()) > len(plain_text.strip()):
-                chosen = child
+            text = "\n\n".join(trial.texts).strip()
+            if text and len(text) > len(plain_text.strip()):
+                chosen, kept = child, trial
                 break
         chosen = chosen or plain
     for child in children:
-        if child is chosen:
-            _render(child, body, depth + 1)
-        else:
+        if child is not chosen:
             _listed_only(child, body)
+        elif kept is not None:
+            body.merge(kept)
+        else:
+            _render(child, body, depth + 1)
 
 
 def _forwarded(part: Message, body: _Body, depth: int) -> None:
     """A forwarded message (message/rfc822), shown as a mail client shows it: its own
     From, Date, Subject and To, then its text; its attachments listed with the rest."""
-    inner = next(iter(_subparts(part)), None)
+    inner = _forwarded_message(part)
     if inner is None:
         body.attach(_filename(part, body.hint) or "message/rfc822, unnamed")
         return
@@ -324,6 +345,24 @@ def _forwarded(part: Message, body: _Body, depth: int) -> None:
     inner_text = "\n\n".join(body.texts[start:])
     del body.texts[start:]
     body.add_text("\n".join(lines) + ("\n\n" + inner_text if inner_text else ""))
+
+
+def _forwarded_message(part: Message) -> Message | None:
+    """The message inside a message/rfc822 part; one sent in base64 or
+    quoted-printable (against RFC 2046, but mailers do) decoded and read first."""
+    inner = next(iter(_subparts(part)), None)
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if inner is None or encoding not in ("base64", "quoted-printable"):
+        return inner
+    try:
+        encoded = inner.as_bytes(policy=_POLICY)
+        if encoding == "base64":
+            data = binascii.a2b_base64(encoded)
+        else:
+            data = binascii.a2b_qp(encoded)
+        return _read(data)[0]
+    except Exception:
+        return None
 
 
 def _render(part: Message, body: _Body, depth: int = 0) -> None:
@@ -394,7 +433,7 @@ def _body_and_attachments(
 ) -> tuple[str, list[str], bool]:
     """The text, the attachments' names (the parts left unread counted with the
     unnamed rest), and whether the text was cut short."""
-    body = _Body(hint, unnamed_more=unread_parts)
+    body = _Body(hint, unnamed_more=unread_parts, cut=unread_parts > 0)
     _render(message, body)
     attachments = body.attachments
     if body.unnamed_more:
@@ -463,7 +502,33 @@ _FLAGS = (
 
 def parse_email(raw: bytes | bytearray) -> IncomingEmail:
     """Read what can be read of a message. Never raises for malformed mail."""
-    message, unread_parts = _read(raw)
+    budget = detection_budget()
+    try:
+        try:
+            message, unread_parts = _read(raw)
+            defects = []
+        except Exception as exc:
+            # The standard library's parser gave up on the structure (thousands of
+            # nested messages: RecursionError; an 8-bit RFC 2231 boundary): the
+            # header block alone is read.
+            message, unread_parts = _read_head_only(raw), 0
+            defects = [f"structure unreadable: {type(exc).__name__}"]
+        return _parsed(raw, message, unread_parts, defects)
+    finally:
+        end_detection_budget(budget)
+
+
+def _read_head_only(raw: bytes | bytearray) -> Message:
+    end = raw.find(b"\n\n", 0, HEADER_BLOCK_MAX)
+    crlf = raw.find(b"\n\r\n", 0, HEADER_BLOCK_MAX)
+    ends = [e for e in (end, crlf) if e >= 0]
+    head = bytes(raw[: min(ends) + 1 if ends else HEADER_BLOCK_MAX])
+    return BytesParser(policy=_POLICY).parsebytes(head, headersonly=True)
+
+
+def _parsed(
+    raw: bytes | bytearray, message: Message, unread_parts: int, defects: list[str]
+) -> IncomingEmail:
     headers = raw_headers(message)
     hint = _hint(message)
     subject = header_text(headers.get("subject"), hint)
@@ -475,9 +540,7 @@ def parse_email(raw: bytes | bytearray) -> IncomingEmail:
         text, attachments, text_cut = _body_and_attachments(message, hint, unread_parts)
     except Exception as exc:
         text, attachments, text_cut = "", [], False
-        defects = [f"body unreadable: {type(exc).__name__}"]
-    else:
-        defects = []
+        defects = [*defects, f"body unreadable: {type(exc).__name__}"]
     flags = {key: header_text(headers[key], hint) for key in _FLAGS if key in headers}
     report_type = ""
     try:

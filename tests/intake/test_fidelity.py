@@ -9,6 +9,9 @@ fixes (issue 11).
 from __future__ import annotations
 
 import base64
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -405,3 +408,194 @@ def test_an_rfc2231_name_in_a_lying_charset_and_a_raw_8bit_name() -> None:
         ),
     )
     assert message(tree).attachments == ["朱镕基.pdf", "cieśle.pdf"]
+
+
+# --- found by an adversarial review: never raise, never slow, never lose text ----------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # An 8-bit byte as the charset of an RFC 2231 boundary: the standard library
+        # takes it for a codec name.
+        b"Content-Type: multipart/mixed; boundary*=\xe9''b\r\n\r\n--b\r\n\r\nhi\r\n--b--\r\n",
+        # A thousand nested messages: the standard library's parser recurses.
+        b"From: a@example.com\r\n"
+        + b"Content-Type: message/rfc822\r\n\r\n" * 989
+        + b"Content-Type: text/plain\r\n\r\nleaf\r\n",
+    ],
+)
+def test_a_structure_the_standard_library_gives_up_on_still_gives_the_headers(raw: bytes) -> None:
+    parsed = parse_email(raw)
+    assert parsed.defects and parsed.defects[0].startswith("structure unreadable")
+    assert parsed.sender_email == ("a@example.com" if raw.startswith(b"From") else None)
+
+
+def test_html_the_parser_chokes_on_keeps_the_other_parts() -> None:
+    tree = multipart(
+        "mixed",
+        part(b"text/plain", b"plain part"),
+        part(b"text/html", b"<p>hello</p><![foo[x]]>"),
+        part(b"application/pdf; name=a.pdf", b"JVBERi0=", b"Content-Transfer-Encoding: base64"),
+    )
+    parsed = message(tree)
+    assert parsed.text == "plain part\n\nhello"
+    assert parsed.attachments == ["a.pdf"]
+
+
+def nested_alternatives(depth: int) -> bytes:
+    inner = b"Content-Type: text/html\r\n\r\n<p>real text</p>\r\n"
+    for level in range(depth):
+        b = b"b%d" % level
+        inner = (
+            b"Content-Type: multipart/alternative; boundary="
+            + b
+            + b"\r\n\r\n--"
+            + b
+            + b"\r\nContent-Type: text/plain\r\n\r\n\r\n--"
+            + b
+            + b"\r\n"
+            + inner
+            + b"--"
+            + b
+            + b"--\r\n"
+        )
+    return b"From: a@example.com\r\n" + inner
+
+
+def test_nested_alternatives_are_each_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each level used to read its chosen alternative twice: 2^depth reads."""
+    from app.intake import parse
+
+    reads = 0
+    render = parse._render
+
+    def counted(*args: object, **kwargs: object) -> None:
+        nonlocal reads
+        reads += 1
+        render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse, "_render", counted)
+    assert parse.parse_email(nested_alternatives(12)).text == "real text"
+    assert reads <= 3 * 12
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Fail instead of hanging: these took seconds to hours before the fixes, and take
+    milliseconds now (make bench times the corpus)."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"not done in {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: " + b"a" * 16_000 + b"\r\n\r\nbody",  # a regex scanning from each letter
+        (b"From: " + b"a." * 8_000 + b"\r\n") * 60 + b"\r\nbody",
+        (b"Subject: " + b"=?x?b?6ek=?= x " * 1_000 + b"\r\n") * 10 + b"\r\nbody",
+        b"From: a@example.com\r\nContent-Type: text/html\r\n\r\n" + b"<a" * 100_000,
+    ],
+    ids=["long-from", "many-long-froms", "unknown-words", "open-tags"],
+)
+def test_hostile_shapes_do_not_take_seconds(raw: bytes) -> None:
+    with deadline(5):
+        parsed = parse_email(raw)
+    assert parsed.text == "body" or parsed.text.startswith("<a<a")
+
+
+def test_crlf_headers_with_lf_in_the_body_keep_the_body() -> None:
+    raw = (
+        b"From: a@example.com\r\nSubject: s\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nline one\n\nTotal : 5\r\n"
+        b"--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=x.png\r\n"
+        b"\r\niVBO\r\n--b--\r\n"
+    )
+    parsed = parse_email(raw)
+    assert parsed.text == "line one\n\nTotal : 5"
+    assert parsed.attachments == ["x.png"]
+
+
+def test_lines_of_dashes_in_a_long_text_are_not_parts() -> None:
+    body = b"".join(b"Item %d\r\n\r\n----------\r\n\r\n" % i for i in range(600)) + b"THE END\r\n"
+    parsed = mail(b"From: a@example.com\r\nSubject: l\r\nContent-Type: text/plain\r\n", body)
+    assert parsed.text.endswith("THE END") and not parsed.text_cut
+
+
+def test_more_parts_than_are_read_are_counted_and_the_text_marked_cut() -> None:
+    parts = [part(b"text/plain", b"see the screenshots")] + [
+        part(b"image/png; name=shot-%d.png" % n, b"AAAA") for n in range(700)
+    ]
+    parsed = message(multipart("mixed", *parts))
+    assert parsed.attachments[-1] == "and 600 more"  # 100 named, 600 counted
+    assert parsed.text_cut
+
+
+@pytest.mark.parametrize(
+    ("text", "written_as"),
+    [
+        ("Crème brûlée", "latin-1"),
+        ("Très bien, à bientôt", "latin-1"),
+        ("Señor Håvard", "latin-1"),
+        ("São Paulo, não", "latin-1"),
+        ("тест тест", "koi8_r"),
+    ],
+)
+def test_short_unlabelled_text_takes_the_likeliest_charset(text: str, written_as: str) -> None:
+    assert mail(b"From: a@example.com\r\n", text.encode(written_as) + b"\r\n").text == text
+
+
+def test_utf8_labelled_latin_text_with_stray_latin1_bytes_stays_utf8() -> None:
+    raw = b"Caf\xc3\xa9 cr\xc3\xa8me, voil\xc3\xa0 r\xe9sum\xe9s ok"
+    assert plain("utf-8", raw).text == "Café crème, voilà résumés ok"
+
+
+@pytest.mark.parametrize("text", ["CAFÉ’S MENU", "Gruß\u00a0Hans", "Ø½ inch", "Viele Grüße"])
+@pytest.mark.parametrize("label", ["utf-8", "gb2312", "big5"])
+def test_correct_utf8_is_never_read_as_double_encoded(text: str, label: str) -> None:
+    assert plain(label, text.encode()).text == text
+
+
+def test_a_forwarded_message_sent_in_base64_is_decoded() -> None:
+    inner = b"From: Ewa <ewa@example.org>\r\nSubject: Toner\r\n\r\nWe are out of toner.\r\n"
+    tree = multipart(
+        "mixed",
+        part(b"text/plain", b"see below"),
+        part(b"message/rfc822", base64.encodebytes(inner), b"Content-Transfer-Encoding: base64"),
+    )
+    parsed = message(tree)
+    assert parsed.text == (
+        f"see below\n\n{FORWARDED}\nFrom: Ewa <ewa@example.org>\nSubject: Toner\n\n"
+        "We are out of toner."
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "address"),
+    [
+        (b"From: jan@example.com Jan Kowalski\r\n\r\nx", "jan@example.com"),
+        (b"\xef\xbb\xbfFrom: a@example.com\r\nSubject: s\r\n\r\nbody", "a@example.com"),
+        (b"\r\n\r\nFrom: a@example.com\r\nSubject: s\r\n\r\nbody", "a@example.com"),
+    ],
+    ids=["words-after-the-address", "byte-order-mark", "blank-lines-first"],
+)
+def test_the_sender_at_the_edges_of_a_header_block(raw: bytes, address: str) -> None:
+    parsed = parse_email(raw)
+    assert parsed.sender_email == address
+    assert parsed.text in ("x", "body")
+
+
+def test_a_multipart_without_a_usable_boundary_shows_its_text() -> None:
+    parsed = mail(
+        b"From: a@example.com\r\nContent-Type: multipart/alternative\r\n", b"Blah blah blah\r\n"
+    )
+    assert parsed.text == "Blah blah blah" and parsed.attachments == []
