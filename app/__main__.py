@@ -25,7 +25,7 @@ from app.core.database import (
 )
 from app.core.embedded_postgres import stop_embedded_postgres
 from app.core.errors import AppError
-from app.core.logging import configure_logging
+from app.core.logging import configure_cli_logging, configure_logging
 
 log = logging.getLogger("app.cli")
 T = TypeVar("T")
@@ -38,6 +38,10 @@ def _migrate(settings: Settings) -> str:
     migrations.upgrade(url)
     log.info("database schema is up to date")
     return url
+
+
+# The commands that run until stopped: their log is their output (JSON on stdout).
+LONG_RUNNING = ("serve", "worker")
 
 
 def _exit_cleanly_on_signals() -> None:
@@ -92,7 +96,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    _migrate(settings)
+    from app import migrations
+
+    url = _migrate(settings)
+    print(f"database schema is up to date (revision {migrations.current(url)})")
     return 0
 
 
@@ -180,6 +187,8 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     demo = _run_data_command(settings, seed)
     print("demo data created" if demo.created else "demo data was already there")
     print(f"sign in as {demo.manager.email} with the password given (default: demo-password)")
+    if "PUBLIC_BASE_URL" not in settings.model_fields_set:
+        print(f"(PUBLIC_BASE_URL is unset: the links below use {settings.PUBLIC_BASE_URL})")
     for board in demo.boards:
         print(f"public form of {board.name}: {settings.PUBLIC_BASE_URL}/b/{board.public_id}")
     return 0
@@ -210,20 +219,30 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Simple Issue Tracker")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what is done to stderr (one-off commands log only warnings and errors)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="migrate, then serve the API, the SPA and the workers")
+    def add(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, parents=[common])
+
+    serve = add("serve", "migrate, then serve the API, the SPA and the workers")
     serve.add_argument("--host", help="address to listen on (default: HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (default: PORT)")
     serve.set_defaults(handler=cmd_serve)
 
-    migrate = sub.add_parser("migrate", help="bring the database schema up to date")
+    migrate = add("migrate", "bring the database schema up to date")
     migrate.set_defaults(handler=cmd_migrate)
 
-    worker = sub.add_parser("worker", help="run the background workers alone")
+    worker = add("worker", "run the background workers alone")
     worker.set_defaults(handler=cmd_worker)
 
-    create = sub.add_parser("create-manager", help="create a manager account")
+    create = add("create-manager", "create a manager account")
     create.add_argument("--email", required=True)
     create.add_argument("--password", required=True)
     create.add_argument("--name", required=True, help="the manager's full name")
@@ -233,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.set_defaults(handler=cmd_create_manager)
 
-    demo = sub.add_parser("seed-demo", help="a demo manager with boards and tickets")
+    demo = add("seed-demo", "a demo manager with boards and tickets")
     demo.add_argument("--email", default="demo@example.com")
     demo.add_argument("--password", default="demo-password")
     demo.set_defaults(handler=cmd_seed_demo)
@@ -242,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("suspend", cmd_suspend, "block a manager's sign-in and end every session"),
         ("unsuspend", cmd_unsuspend, "let a suspended manager sign in again"),
     ):
-        command = sub.add_parser(name, help=text)
+        command = add(name, text)
         command.add_argument("email")
         command.set_defaults(handler=handler)
     return parser
@@ -264,10 +283,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-        configure_logging(settings)  # first, so that warnings about settings are logged
+        # First, so that warnings about settings are logged.
+        if args.command in LONG_RUNNING:
+            configure_logging(settings)
+        else:
+            configure_cli_logging(settings, verbose=args.verbose)
         ensure_secrets(settings)
     except (ConfigError, ValueError) as exc:  # pydantic's ValidationError names the variable
-        print(f"configuration error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() if isinstance(exc, ConfigError) else [str(exc)]:
+            print(f"configuration error: {line}", file=sys.stderr)
         return 2
     handler: Callable[[Settings, argparse.Namespace], int] = args.handler
     try:

@@ -25,3 +25,23 @@ def upgrade(database_url: str | None = None, revision: str = "head") -> None:
 
 def downgrade(database_url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def current(database_url: str) -> str:
+    """The revision the database is at (after `upgrade`: the head)."""
+    import asyncio
+
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    async def read() -> str:
+        engine = create_async_engine(database_url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
+                return str(version)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())

@@ -18,7 +18,14 @@ import httpx
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STARTUP_DEADLINE = 90.0
-_INHERITED_SECRETS = ("DATABASE_URL", "SECRET_KEY", "ENCRYPTION_KEY", "APP_ENV")
+_INHERITED_SECRETS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "ENCRYPTION_KEY",
+    "APP_ENV",
+    "PUBLIC_BASE_URL",
+    "SMTP_HOST",
+)
 
 
 def wait_until(check: Callable[[], Any], deadline: float = 30.0, what: str = "condition") -> Any:

@@ -135,10 +135,14 @@ def test_migrate_uses_database_url(db_server: DatabaseServer, tmp_path: Path) ->
     assert not (tmp_path / "pgdata").exists()  # no embedded server was started
 
 
-def test_production_refuses_to_start_without_secrets(tmp_path: Path) -> None:
+def test_production_refuses_to_start_with_one_line_per_problem(tmp_path: Path) -> None:
+    """Nothing set but APP_ENV: every problem said at once, each naming its variable,
+    and no embedded PostgreSQL started inside the container."""
     result = run_cli("migrate", env=cli_env(APP_ENV="production", DATA_DIR=str(tmp_path)))
     assert result.returncode == 2
-    assert "SECRET_KEY" in result.stderr
+    lines = result.stderr.strip().splitlines()
+    named = [line.removeprefix("configuration error: ").split()[0] for line in lines]
+    assert named == ["DATABASE_URL", "PUBLIC_BASE_URL", "SMTP_HOST", "SECRET_KEY", "ENCRYPTION_KEY"]
     assert not (tmp_path / "pgdata").exists()
 
 
@@ -146,3 +150,45 @@ def test_a_bad_setting_is_named(tmp_path: Path) -> None:
     result = run_cli("migrate", env=cli_env(PORT="not-a-port", DATA_DIR=str(tmp_path)))
     assert result.returncode == 2
     assert "PORT" in result.stderr
+
+
+REPLICAS = 4
+
+
+def test_replicas_starting_together_migrate_once(db_server: DatabaseServer, tmp_path: Path) -> None:
+    """Four `migrate`s at once on an empty database: one takes the advisory lock and
+    migrates, the others wait and find nothing to do; all succeed. (Without the lock
+    they create the same tables at once and all but one fail.)"""
+    import subprocess
+    import sys
+
+    from tests.processes import PROJECT_ROOT
+
+    with db_server.fresh("replicas") as url:
+        env = cli_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))
+        started = [
+            subprocess.Popen(
+                [sys.executable, "-m", "app", "migrate"],
+                cwd=PROJECT_ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(REPLICAS)
+        ]
+        outputs = [process.communicate(timeout=180) for process in started]
+        assert [p.returncode for p in started] == [0] * REPLICAS, outputs
+        tables, _ = _tables_and_indexes(url)
+        assert TEN_TABLES <= tables
+
+        async def versions() -> list[str]:
+            engine = create_async_engine(url, poolclass=NullPool)
+            try:
+                async with engine.connect() as connection:
+                    rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+                    return [row[0] for row in rows]
+            finally:
+                await engine.dispose()
+
+        assert len(asyncio.run(versions())) == 1

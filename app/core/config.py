@@ -225,13 +225,13 @@ def normalize_database_url(url: str) -> str:
 
 
 def ensure_secrets(settings: Settings) -> Settings:
-    """Fill SECRET_KEY/ENCRYPTION_KEY from DATA_DIR in development; refuse in production."""
+    """Fill SECRET_KEY/ENCRYPTION_KEY from DATA_DIR in development; in production,
+    refuse to start on any setting that would lose data or mislead reporters (every
+    problem at once, one line each, naming its variable)."""
     if settings.is_production:
-        for name in ("SECRET_KEY", "ENCRYPTION_KEY"):
-            if not getattr(settings, name):
-                raise ConfigError(f"{name} must be set when APP_ENV=production")
-        if len(settings.secret_key()) < 32:
-            raise ConfigError("SECRET_KEY must be at least 32 characters when APP_ENV=production")
+        problems = production_problems(settings)
+        if problems:
+            raise ConfigError("\n".join(problems))
     else:
         if not settings.SECRET_KEY:
             settings.SECRET_KEY = _dev_secret(settings, "secret_key", secrets.token_urlsafe(48))
@@ -241,6 +241,61 @@ def ensure_secrets(settings: Settings) -> Settings:
             )
     settings.encryption_keys()  # validates the keys, naming the variable on error
     return settings
+
+
+# What the repository shows as example keys (.env.example, the docs): never real ones.
+EXAMPLE_KEYS = frozenset({"change-me", "changeme", "secret", ""})
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What APP_ENV=production refuses to start with, one line per problem."""
+    problems = []
+    if not settings.DATABASE_URL:
+        problems.append(
+            "DATABASE_URL must be set when APP_ENV=production: without it an embedded "
+            "PostgreSQL would keep every ticket inside the container, and a redeploy "
+            "would lose them"
+        )
+    public = urlsplit(settings.PUBLIC_BASE_URL)
+    host = (public.hostname or "").lower()
+    if public.scheme != "https" or host in _LOCAL_HOSTS or host.endswith(".localhost"):
+        problems.append(
+            "PUBLIC_BASE_URL must be the https:// address reporters reach (their status "
+            f"links point there), not {settings.PUBLIC_BASE_URL}"
+        )
+    if not settings.SMTP_HOST:
+        problems.append(
+            "SMTP_HOST must be set when APP_ENV=production: without it mail to reporters "
+            "and managers is written to files instead of sent"
+        )
+    for name, filename in (("SECRET_KEY", "secret_key"), ("ENCRYPTION_KEY", "encryption_key")):
+        value = (getattr(settings, name) or "").strip()
+        if not value:
+            problems.append(f"{name} must be set when APP_ENV=production")
+        elif value.lower() in EXAMPLE_KEYS or value.startswith("change-me"):
+            problems.append(f"{name} is the example value: generate a key (docs/deployment.md)")
+        elif _is_development_key(settings, filename, value):
+            problems.append(
+                f"{name} is the development key generated in DATA_DIR: generate a new one "
+                "for production (docs/deployment.md)"
+            )
+        elif name == "SECRET_KEY" and len(value) < 32:
+            problems.append("SECRET_KEY must be at least 32 characters when APP_ENV=production")
+    if settings.ENCRYPTION_KEY:
+        try:
+            settings.encryption_keys()
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _is_development_key(settings: Settings, filename: str, value: str) -> bool:
+    path = settings.data_dir / "dev-keys" / filename
+    try:
+        return path.read_text().strip() == value
+    except OSError:
+        return False
 
 
 def _dev_secret(settings: Settings, filename: str, fresh: str) -> str:

@@ -131,8 +131,42 @@ def _json_formatter() -> logging.Formatter:
     )
 
 
-def configure_logging(settings: Settings) -> None:
-    """Replace the root handlers; uvicorn's loggers propagate to them."""
+class _PlainFormatter(logging.Formatter):
+    """One readable line for a person at a terminal: `WARNING app.x: message (k=v)`."""
+
+    _STANDARD = frozenset(vars(logging.makeLogRecord({})))
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        extra = {
+            k: v
+            for k, v in vars(record).items()
+            if k not in self._STANDARD and k not in ("message", "asctime")
+        }
+        if extra:
+            line += " (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")"
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return line
+
+
+def configure_cli_logging(settings: Settings, *, verbose: bool) -> None:
+    """A one-off command speaks to a person: its results on stdout, its log on stderr
+    as plain lines, only warnings and errors unless `--verbose` or LOG_LEVEL=DEBUG."""
+    configure_logging(settings, stream=sys.stderr, formatter=_PlainFormatter())
+    if settings.LOG_LEVEL.upper() != "DEBUG":
+        logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def configure_logging(
+    settings: Settings,
+    *,
+    stream: Any = None,
+    formatter: logging.Formatter | None = None,
+) -> None:
+    """Replace the root handlers; uvicorn's loggers propagate to them. The server and
+    the worker log JSON lines to stdout (or GELF); `configure_cli_logging` for the
+    one-off commands."""
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -158,8 +192,8 @@ def configure_logging(settings: Settings) -> None:
         _listener = logging.handlers.QueueListener(records, gelf)
         _listener.start()
     else:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(_json_formatter())
+        handler = logging.StreamHandler(stream or sys.stdout)
+        handler.setFormatter(formatter or _json_formatter())
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactionFilter())
     root.addHandler(handler)

@@ -180,3 +180,46 @@ def test_create_manager_errors_are_one_line_without_secrets(
     assert "long enough secret" not in output and "INSERT" not in output
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(says) and len(last) < 320, result.stderr
+
+
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from app.migrations import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head
+    return head
+
+
+def test_a_one_off_command_prints_its_result_and_logs_only_when_asked(
+    env: dict[str, str],
+) -> None:
+    first = run_cli("migrate", env=env)  # also generates the development keys: warned
+    assert first.returncode == 0, first.stderr
+    assert "WARNING" in first.stderr and "development key" in first.stderr
+    assert first.stdout.splitlines() == [
+        f"database schema is up to date (revision {_head_revision()})"
+    ]
+
+    quiet = run_cli("migrate", env=env)
+    assert quiet.returncode == 0
+    assert quiet.stdout == first.stdout
+    assert quiet.stderr == ""  # nothing to warn about: a person sees the result alone
+
+    verbose = run_cli("migrate", "--verbose", env=env)
+    assert verbose.stdout == first.stdout
+    assert "INFO app.cli: database schema is up to date" in verbose.stderr
+    assert not any(line.startswith("{") for line in verbose.stderr.splitlines())  # no JSON
+
+    debug = run_cli("migrate", env={**env, "LOG_LEVEL": "DEBUG"})
+    assert debug.stdout == first.stdout and "DEBUG" in debug.stderr
+
+
+def test_seed_demo_says_where_its_links_lead(env: dict[str, str]) -> None:
+    unset = run_cli("seed-demo", env=env)
+    assert "(PUBLIC_BASE_URL is unset: the links below use http://localhost:8000)" in unset.stdout
+    assert "public form of" in unset.stdout and "http://localhost:8000/b/" in unset.stdout
+    public = run_cli("seed-demo", env={**env, "PUBLIC_BASE_URL": "https://help.example.com"})
+    assert "unset" not in public.stdout
+    assert "https://help.example.com/b/" in public.stdout
