@@ -19,8 +19,9 @@ RUN pip install --no-cache-dir . \
     && useradd --system --create-home --uid 10001 tracker \
     && mkdir -p /data && chown tracker /data
 COPY --from=frontend /build/frontend/dist frontend/dist
-USER tracker
+# The user by number: a runtime that checks for a non-root user cannot read names.
+USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=4).status != 200)"
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=4).status != 200)"]
 CMD ["python", "-m", "app", "serve"]

@@ -30,6 +30,9 @@ test-frontend: frontend/node_modules/.installed
 
 lint: $(VENV)/.test frontend/node_modules/.installed
 	cd frontend && $(NPM) run lint
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
 	$(VENV)/bin/ruff check app tests alembic bench
 	$(VENV)/bin/ruff format --check app tests alembic bench
 	$(VENV)/bin/mypy app tests bench
