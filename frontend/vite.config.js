@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 import { gzipAsync } from '@gfx/zopfli';
@@ -14,10 +17,33 @@ function chunkOf(id) {
   return CORE_LIBRARIES.test(id) || CORE_APP.test(id) ? 'core' : undefined;
 }
 
+// Swagger UI for /api/docs (app/main.py), served from the bundle like the rest, so
+// the API docs work offline and under a Content-Security-Policy of 'self' (a CDN
+// would be a blank page on a network without internet). api-docs/init.js starts it.
+const SWAGGER_UI = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+const SWAGGER_FILES = ['swagger-ui-bundle.js', 'swagger-ui.css', 'favicon-32x32.png'];
+
+function apiDocs() {
+  return {
+    name: 'api-docs',
+    apply: 'build',
+    generateBundle() {
+      for (const file of SWAGGER_FILES) {
+        this.emitFile({
+          type: 'asset',
+          fileName: `api-docs/${file}`,
+          source: readFileSync(join(SWAGGER_UI, file)),
+        });
+      }
+    },
+  };
+}
+
 // The API is served by FastAPI on the same origin; in `npm run dev` Vite proxies to it.
 export default defineConfig({
   plugins: [
     react(),
+    apiDocs(),
     // Every asset also as .gz, compressed once at build with Zopfli (gzip format,
     // a few per cent smaller than zlib's best); the server sends these to browsers
     // that accept gzip, so nothing is compressed per request.
