@@ -7,17 +7,20 @@ RUN npm ci --no-audit --no-fund
 COPY frontend/ ./
 RUN npm run build
 
-# Stage 2: the application on a slim Python image, as a non-root user.
+# Stage 2: the application on a slim Python image, as a non-root user. The package
+# is installed (not run from its source: templates and migrations come from the
+# installed copy, as tests/test_image.py checks), the SPA beside it.
 FROM python:3.12-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 DATA_DIR=/data
-WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 DATA_DIR=/data \
+    FRONTEND_DIST=/app/frontend/dist
+WORKDIR /build
 COPY pyproject.toml README.md ./
 COPY app/ app/
-COPY alembic/ alembic/
-COPY alembic.ini ./
 RUN pip install --no-cache-dir . \
+    && rm -rf /build \
     && useradd --system --create-home --uid 10001 tracker \
-    && mkdir -p /data && chown tracker /data
+    && mkdir -p /data /app && chown tracker /data
+WORKDIR /app
 COPY --from=frontend /build/frontend/dist frontend/dist
 # The user by number: a runtime that checks for a non-root user cannot read names.
 USER 10001

@@ -33,8 +33,8 @@ lint: $(VENV)/.test frontend/node_modules/.installed
 	$(VENV)/bin/hadolint Dockerfile
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(VENV)/bin/zizmor --offline --no-progress .github/workflows
-	$(VENV)/bin/ruff check app tests alembic bench
-	$(VENV)/bin/ruff format --check app tests alembic bench
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy app tests bench
 	$(VENV)/bin/lint-imports
 

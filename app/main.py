@@ -231,7 +231,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     engine: AsyncEngine | None = None,
-    frontend_dist: Path = FRONTEND_DIST,
+    frontend_dist: Path | None = None,
     freeze_startup_objects: bool = False,
 ) -> FastAPI:
     """Build the application. Pass an engine to share one (tests); else one is made at
@@ -300,7 +300,7 @@ def create_app(
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(_health_router())
     app.include_router(_docs_router(app.title, OPENAPI_URL))
-    app.router.default = _spa_fallback(frontend_dist)
+    app.router.default = _spa_fallback(frontend_dist or settings.FRONTEND_DIST or FRONTEND_DIST)
     return app
 
 

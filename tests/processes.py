@@ -116,13 +116,20 @@ class Server:
 
 
 @contextmanager
-def serve(port: int, env: dict[str, str]) -> Iterator[Server]:
-    """`python -m app serve` on a port; killed at the end if still running."""
+def serve(
+    port: int,
+    env: dict[str, str],
+    *,
+    python: str = sys.executable,
+    cwd: Path = PROJECT_ROOT,
+) -> Iterator[Server]:
+    """`python -m app serve` on a port; killed at the end if still running. `python`
+    and `cwd`: another installation of the app (tests/test_image.py)."""
     with tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False) as log:
         path = Path(log.name)
         process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(port)],
-            cwd=PROJECT_ROOT,
+            [python, "-m", "app", "serve", "--port", str(port)],
+            cwd=cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

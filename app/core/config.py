@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # Earlier encryption keys, comma-separated: values written with them still decrypt.
     ENCRYPTION_KEYS_OLD: str = ""
     PUBLIC_BASE_URL: str = "http://localhost:8000"
+    # The built SPA; unset: frontend/dist of the checkout the app runs from. An
+    # installed app (the image) names it.
+    FRONTEND_DIST: Path | None = None
 
     SMTP_HOST: str | None = None
     SMTP_PORT: int = Field(default=587, ge=1, le=65535)

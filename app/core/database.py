@@ -47,7 +47,7 @@ def _connect_args(settings: Settings) -> dict[str, Any]:
 
 
 def make_engine(url: str, settings: Settings) -> AsyncEngine:
-    """The engine of the app, the workers and the CLI (not of migrations: alembic/env.py
+    """The engine of the app, the workers and the CLI (not of migrations: app/alembic/env.py
     makes its own, without the statement timeout, so a long migration is never cut)."""
     return create_async_engine(
         url,
