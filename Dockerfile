@@ -14,9 +14,10 @@ FROM python:3.12-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 HOST=0.0.0.0 PORT=8000 DATA_DIR=/data \
     FRONTEND_DIST=/app/frontend/dist
 WORKDIR /build
-COPY pyproject.toml README.md ./
+COPY requirements.lock pyproject.toml README.md ./
 COPY app/ app/
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --require-hashes -r requirements.lock \
+    && pip install --no-cache-dir --no-deps . \
     && rm -rf /build \
     && useradd --system --create-home --uid 10001 tracker \
     && mkdir -p /data /app && chown tracker /data

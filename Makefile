@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 NPM ?= npm
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public frontend/scripts frontend/index.html frontend/vite.config.js -type f 2>/dev/null)
 
-.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps system-bench-deps screenshots
+.PHONY: run test test-backend test-frontend lint bench worker migrate clean system-test-deps system-bench-deps screenshots lock upgrade
 
 run: $(VENV)/.runtime frontend/dist/index.html
 	$(PY) -m app serve
@@ -48,17 +48,30 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(VENV)/.runtime: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install --quiet -e .
+# Exactly the locked versions, checked by hash (requirements*.lock, from `make lock`);
+# the project itself on top, without resolving anything again.
+$(VENV)/.runtime: pyproject.toml requirements.lock | $(VENV)/bin/python
+	$(PIP) install --quiet --require-hashes -r requirements.lock
+	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.test: pyproject.toml $(VENV)/.runtime
-	$(PIP) install --quiet -e '.[test]'
+$(VENV)/.test: pyproject.toml requirements-dev.lock $(VENV)/.runtime
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
 	touch $@
 
-$(VENV)/.bench: pyproject.toml $(VENV)/.test
-	$(PIP) install --quiet -e '.[test,bench]'
+$(VENV)/.bench: $(VENV)/.test
 	touch $@
+
+# The lock files, from pyproject.toml: `make lock` after changing a dependency (the
+# pins of the others stay), `make upgrade` for the newest versions of everything.
+# uv (from PyPI) resolves for every platform and Python the project supports.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --quiet
+lock upgrade: | $(VENV)/bin/python
+	$(PIP) install --quiet uv
+	$(UV_COMPILE) $(if $(filter upgrade,$@),--upgrade) -o requirements.lock
+	$(UV_COMPILE) $(if $(filter upgrade,$@),--upgrade) --extra test --extra bench \
+		-c requirements.lock -o requirements-dev.lock
 
 frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
 	cd frontend && $(NPM) ci --no-audit --no-fund

@@ -1,9 +1,9 @@
 """What the image holds, proven without a container engine: the Dockerfile's steps done
-by hand. The build context (the tree minus `.dockerignore`), `pip install .` (not
-editable) into a fresh venv, the built SPA in a directory of its own; then `migrate`
-and `serve` from that venv, away from the source, against a real PostgreSQL. A
-template, a migration or an asset missing from the package fails here, not in a
-deploy."""
+by hand. The build context (the tree minus `.dockerignore`), the locked versions and
+then `pip install .` (not editable) into a fresh venv, the built SPA in a directory of
+its own; then `migrate` and `serve` from that venv, away from the source, against a
+real PostgreSQL. A template, a migration or an asset missing from the package fails
+here, not in a deploy."""
 
 from __future__ import annotations
 
@@ -78,13 +78,13 @@ def test_the_installed_package_migrates_serves_the_spa_and_renders_mail(
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    installed = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", str(build)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert installed.returncode == 0, installed.stderr[-3000:]
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    for step in (  # the Dockerfile's RUN: the locked versions by hash, then the app
+        ["--require-hashes", "-r", str(build / "requirements.lock")],
+        ["--no-deps", str(build)],
+    ):
+        installed = subprocess.run([*pip, *step], capture_output=True, text=True, timeout=900)
+        assert installed.returncode == 0, installed.stderr[-3000:]
 
     # The image's WORKDIR: the SPA alone, no source the interpreter could import.
     runtime = tmp_path / "app"
