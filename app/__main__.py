@@ -297,7 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(settings, args)
     except ConfigError as exc:
-        log.error("configuration error", extra={"error": str(exc)})
+        for line in str(exc).splitlines():
+            print(f"configuration error: {line}", file=sys.stderr)
         return 2
     except Exception as exc:  # one clear line: never a traceback, never a statement's values
         print(f"error: {one_line(exc)}", file=sys.stderr)

@@ -135,6 +135,8 @@ def _docs_router(title: str, openapi_url: str) -> APIRouter:
 # so they never change and may be kept for a year. index.html names the current ones
 # and must be checked on every load; other files (favicon…) keep their names.
 ASSETS_PREFIX = "assets/"
+# Folders of files only: a missing one is a 404, never index.html parsed as a script.
+FILES_ONLY = (ASSETS_PREFIX, DOCS_ASSETS.lstrip("/") + "/")
 CACHE_IMMUTABLE = "public, max-age=31536000, immutable"
 CACHE_REVALIDATE = "no-cache"
 CACHE_SHORT = "public, max-age=3600"
@@ -189,8 +191,9 @@ def _spa_fallback(dist: Path) -> ASGIApp:
 
     Installed as the router's default rather than as a catch-all route, so that any
     router included later still wins, and a wrong method on a real route stays a 405.
-    A missing file under assets/ is a 404, not index.html: a tab left open across a
-    deploy asks for the old bundle's names, and HTML parsed as a script fails unclearly.
+    A missing file under assets/ (or api-docs/) is a 404, not index.html: a tab left
+    open across a deploy asks for the old bundle's names, and HTML parsed as a script
+    fails unclearly.
     """
     root = dist.resolve()
     index = root / "index.html"
@@ -202,10 +205,11 @@ def _spa_fallback(dist: Path) -> ASGIApp:
         candidate = (root / path).resolve()
         found = candidate.is_relative_to(root) and candidate.is_file()
         response: Response
-        if path.startswith(ASSETS_PREFIX) or path == ASSETS_PREFIX.rstrip("/"):
+        if path.startswith(FILES_ONLY) or path in (p.rstrip("/") for p in FILES_ONLY):
             if not found:
                 raise NotFound("This file is not part of the web interface; reload the page.")
-            response = _bundle_file(scope, candidate, CACHE_IMMUTABLE)
+            immutable = path.startswith(ASSETS_PREFIX)
+            response = _bundle_file(scope, candidate, CACHE_IMMUTABLE if immutable else CACHE_SHORT)
         elif found and candidate != index:
             response = _bundle_file(scope, candidate, CACHE_SHORT)
         elif index.is_file():  # index.html itself, or a client-side route such as /boards/3

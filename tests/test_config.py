@@ -54,6 +54,9 @@ def test_a_complete_production_configuration_starts(
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"SECRET_KEY": "change-me-to-48-random-characters-see-docs-deployment"}, "SECRET_KEY"),
         ({"ENCRYPTION_KEY": None}, "ENCRYPTION_KEY"),
+        ({"ENCRYPTION_KEY": "change-me"}, "ENCRYPTION_KEY"),  # one line, not two
+        ({"SMTP_PASSWORD": "change-me"}, "SMTP_PASSWORD"),
+        ({"DATABASE_URL": "postgresql://tracker:change-me@db:5432/tracker"}, "DATABASE_URL"),
         ({"ENCRYPTION_KEY": "not base64!"}, "ENCRYPTION_KEY"),
         ({"ENCRYPTION_KEY": base64.b64encode(b"x" * 16).decode()}, "ENCRYPTION_KEY"),
     ],

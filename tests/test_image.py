@@ -15,7 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from alembic.script import ScriptDirectory
 
+from app.migrations import alembic_config
 from tests.conftest import free_port
 from tests.database import DatabaseServer
 from tests.processes import PROJECT_ROOT, cli_env, serve
@@ -117,14 +119,20 @@ def test_the_installed_package_migrates_serves_the_spa_and_renders_mail(
             [python, "-m", "app", "migrate"], cwd=runtime, env=env, capture_output=True, text=True
         )
         assert migrated.returncode == 0, migrated.stderr
-        assert "database schema is up to date" in migrated.stdout
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert f"database schema is up to date (revision {head})" in migrated.stdout
 
         with serve(free_port(), env, python=python, cwd=runtime) as server:
             assert server.wait_until_ready().json() == {"status": "ready"}
             page = httpx.get(f"{server.base_url}/boards")  # a client-side route
             assert page.status_code == 200 and '<div id="root">' in page.text
-            docs_script = httpx.get(f"{server.base_url}/api-docs/swagger-ui-bundle.js")
-            assert docs_script.status_code == 200
+            for script, holds in (
+                ("swagger-ui-bundle.js", "SwaggerUIBundle"),
+                ("init.js", "#swagger-ui"),
+            ):
+                served = httpx.get(f"{server.base_url}/api-docs/{script}")
+                assert served.status_code == 200 and holds in served.text
+                assert "javascript" in served.headers["content-type"]
 
             registered = httpx.post(
                 f"{server.base_url}/api/v1/auth/register",

@@ -285,11 +285,14 @@ def production_problems(settings: Settings) -> list[str]:
             )
         elif name == "SECRET_KEY" and len(value) < 32:
             problems.append("SECRET_KEY must be at least 32 characters when APP_ENV=production")
-    if settings.ENCRYPTION_KEY:
+    if settings.ENCRYPTION_KEY and not any(p.startswith("ENCRYPTION_KEY") for p in problems):
         try:
             settings.encryption_keys()
         except ConfigError as exc:
             problems.append(str(exc))
+    for name in ("SMTP_USERNAME", "SMTP_PASSWORD", "DATABASE_URL"):
+        if "change-me" in (getattr(settings, name) or ""):
+            problems.append(f"{name} holds the example value change-me: set the real one")
     return problems
 
 

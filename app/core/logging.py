@@ -153,9 +153,14 @@ class _PlainFormatter(logging.Formatter):
 def configure_cli_logging(settings: Settings, *, verbose: bool) -> None:
     """A one-off command speaks to a person: its results on stdout, its log on stderr
     as plain lines, only warnings and errors unless `--verbose` or LOG_LEVEL=DEBUG."""
-    configure_logging(settings, stream=sys.stderr, formatter=_PlainFormatter())
-    if settings.LOG_LEVEL.upper() != "DEBUG":
-        logging.getLogger().setLevel(logging.INFO if verbose else logging.WARNING)
+    # Never GELF: a person at the terminal reads this, not Graylog.
+    local = settings.model_copy(update={"GELF_HOST": None})
+    configure_logging(local, stream=sys.stderr, formatter=_PlainFormatter())
+    configured = logging.getLevelName(settings.LOG_LEVEL.upper())
+    if configured != logging.DEBUG:
+        quiet = logging.INFO if verbose else logging.WARNING
+        root = logging.getLogger()
+        root.setLevel(max(quiet, configured) if isinstance(configured, int) else quiet)
 
 
 def configure_logging(

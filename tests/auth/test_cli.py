@@ -223,3 +223,14 @@ def test_seed_demo_says_where_its_links_lead(env: dict[str, str]) -> None:
     public = run_cli("seed-demo", env={**env, "PUBLIC_BASE_URL": "https://help.example.com"})
     assert "unset" not in public.stdout
     assert "https://help.example.com/b/" in public.stdout
+
+
+def test_a_one_off_command_logs_to_the_terminal_even_when_gelf_is_set(
+    env: dict[str, str],
+) -> None:
+    """Graylog is for the server's log; a person running a command reads stderr."""
+    gelf = {**env, "GELF_HOST": "127.0.0.1", "GELF_PORT": "9"}
+    run_cli("migrate", env=gelf)  # the development keys, generated once
+    verbose = run_cli("migrate", "--verbose", env=gelf)
+    assert verbose.returncode == 0
+    assert "INFO app.cli: database schema is up to date" in verbose.stderr
