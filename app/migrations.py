@@ -36,21 +36,8 @@ def downgrade(database_url: str | None = None, revision: str = "base") -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-def current(database_url: str) -> str:
-    """The revision the database is at (after `upgrade`: the head)."""
-    import asyncio
+def head() -> str:
+    """The newest revision of the installed app (where `upgrade` leaves the database)."""
+    from alembic.script import ScriptDirectory
 
-    from sqlalchemy import text
-    from sqlalchemy.ext.asyncio import create_async_engine
-    from sqlalchemy.pool import NullPool
-
-    async def read() -> str:
-        engine = create_async_engine(database_url, poolclass=NullPool)
-        try:
-            async with engine.connect() as connection:
-                version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
-                return str(version)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(read())
+    return str(ScriptDirectory.from_config(alembic_config()).get_current_head())

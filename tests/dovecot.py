@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 PASSWORD = "imap-secret"
 CONFIG = """\
@@ -59,6 +60,19 @@ class Dovecot:
     def add_user(self) -> tuple[str, str]:
         """A new, empty mailbox of its own: (login, password)."""
         return f"box-{uuid.uuid4().hex[:10]}@example.com", PASSWORD
+
+    def inbox(self, login: str, password: str, **more: Any) -> dict[str, Any]:
+        """The body of `POST /inboxes` for a mailbox here (no TLS), plus `more`."""
+        return {
+            "name": "Help",
+            "email_address": "help@example.com",
+            "imap_host": self.host,
+            "imap_port": self.port,
+            "imap_security": "none",
+            "imap_username": login,
+            "imap_password": password,
+            **more,
+        }
 
     def _connect(self, login: str, password: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port)

@@ -69,16 +69,7 @@ def test_two_replicas_share_one_database_and_do_each_thing_once(
             inbox = apis[1].post(  # set up through the replica without workers
                 "/inboxes",
                 headers=auth,
-                json={
-                    "name": "Help",
-                    "email_address": "help@example.com",
-                    "imap_host": dovecot.host,
-                    "imap_port": dovecot.port,
-                    "imap_security": "none",
-                    "imap_username": login,
-                    "imap_password": password,
-                    "poll_interval_seconds": 3600,
-                },
+                json=dovecot.inbox(login, password, poll_interval_seconds=3600),
             )
             assert inbox.status_code == 201, inbox.text
             board = apis[0].post(

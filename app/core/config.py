@@ -247,7 +247,7 @@ def ensure_secrets(settings: Settings) -> Settings:
 
 
 # What the repository shows as example keys (.env.example, the docs): never real ones.
-EXAMPLE_KEYS = frozenset({"change-me", "changeme", "secret", ""})
+EXAMPLE_KEYS = frozenset({"changeme", "secret"})  # and anything starting change-me
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", "[::1]"})
 
 

@@ -130,7 +130,6 @@ def _name(info: codecs.CodecInfo) -> str:
 
 
 _UTF8 = codecs.lookup("utf-8")
-_ASCII = codecs.lookup("ascii")
 
 
 def decode_bytes(payload: bytes, label: str | None, *, complete: bool = True) -> str:

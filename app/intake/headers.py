@@ -186,6 +186,7 @@ def find_sender(headers: dict[str, list[str]], hint: str | None) -> tuple[str | 
 # What the standard library's parser takes for a header line (feedparser.headerRE):
 # anything else in the header block ends it, and the rest of the headers become body.
 _HEADER_LINE = rb"[\x21-\x39\x3b-\x7e]+:"
+_IS_HEADER_LINE = re.compile(_HEADER_LINE)
 _NOT_HEADER = re.compile(rb"\n(?!" + _HEADER_LINE + rb"|[ \t]|\r?\n|\r?$)")
 _SPACE_BEFORE_COLON = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]+:")
 _KNOWN = re.compile(
@@ -193,13 +194,16 @@ _KNOWN = re.compile(
     rb"|mime-version|content-type|content-transfer-encoding)[ \t]*:",
     re.IGNORECASE,
 )
+# How far a header block is looked for, and read.
 HEAD_MAX = 256 * 1024
 # An mbox separator line (`From ola@example.org Mon Dec  1 …`), not `From : Ola`.
-_MBOX_FROM = rb"From [^\s:]"
+_MBOX_FROM = re.compile(rb"From [^\s:]")
+_FIRST_LINE_OK = re.compile(rb"\n(?:" + _HEADER_LINE + rb"|" + _MBOX_FROM.pattern + rb")")
 
 
-def _head_end(raw: bytes | bytearray) -> int:
-    """Where the header block ends (its first blank line, LF or CRLF), or -1."""
+def head_end(raw: bytes | bytearray) -> int:
+    """Where the header block ends (just past the last header line: its first blank
+    line, LF or CRLF, whichever comes first), or -1 in the first HEAD_MAX bytes."""
     ends = [end for sep in (b"\n\n", b"\n\r\n") if (end := raw.find(sep, 0, HEAD_MAX)) >= 0]
     return min(ends) + 1 if ends else -1
 
@@ -222,14 +226,11 @@ def repair_head(raw: bytes | bytearray) -> bytes | bytearray:
     has (From, Subject, …) follow it; a byte order mark or blank lines before the
     headers dropped. A well-formed message comes back as it was."""
     raw = _header_start(raw)
-    end = _head_end(raw)
+    end = head_end(raw)
     if end < 0:
         return raw
     head = b"\n" + bytes(raw[:end])
-    first_line_ok = (
-        re.match(rb"\n(?:" + _HEADER_LINE + rb"|" + _MBOX_FROM + rb")", head) is not None
-    )
-    if first_line_ok and b"\x00" not in head and not _NOT_HEADER.search(head):
+    if _FIRST_LINE_OK.match(head) and b"\x00" not in head and not _NOT_HEADER.search(head):
         return raw
     lines = head.replace(b"\x00", b"")[1:].split(b"\n")
     known = [i for i, line in enumerate(lines) if _KNOWN.match(b"\n" + line)]
@@ -238,10 +239,10 @@ def repair_head(raw: bytes | bytearray) -> bytes | bytearray:
     last_known = known[-1]
     fixed: list[bytes] = []
     for index, line in enumerate(lines):
-        if re.match(_HEADER_LINE, line) or line[:1] in (b" ", b"\t") or line in (b"", b"\r"):
+        if _IS_HEADER_LINE.match(line) or line[:1] in (b" ", b"\t") or line in (b"", b"\r"):
             fixed.append(line)
             continue
-        if index == 0 and re.match(_MBOX_FROM, line):
+        if index == 0 and _MBOX_FROM.match(line):
             fixed.append(line)
             continue
         near = _SPACE_BEFORE_COLON.match(line)

@@ -20,10 +20,12 @@ from email.parser import BytesParser
 from app.intake.charsets import decode_bytes, detection_budget, end_detection_budget
 from app.intake.headers import (
     CONTROL,
+    HEAD_MAX,
     clean,
     decode_raw,
     decode_words,
     find_sender,
+    head_end,
     header_text,
     raw_headers,
     repair_head,
@@ -95,18 +97,20 @@ def normalize_message_id(value: str) -> str | None:
 def parse_headers_only(raw: bytes | bytearray) -> IncomingEmail:
     """What the header block says (sender, subject, ids), for a message too large to
     read whole; the body is not looked at."""
-    end = raw.find(b"\r\n\r\n", 0, HEADER_BLOCK_MAX)
-    if end < 0:
-        end = raw.find(b"\n\n", 0, HEADER_BLOCK_MAX)
-    head = raw[: end if end >= 0 else HEADER_BLOCK_MAX]
-    mail = parse_email(head + b"\r\n\r\n")
+    mail = parse_email(_head(raw) + b"\r\n")
     if mail.message_id.endswith("@no-message-id>"):
         mail.message_id = f"<{hashlib.sha256(raw).hexdigest()}@no-message-id>"
     mail.text = ""
     return mail
 
 
-HEADER_BLOCK_MAX = 256 * 1024
+HEADER_BLOCK_MAX = HEAD_MAX
+
+
+def _head(raw: bytes | bytearray) -> bytes:
+    """The header block alone (its blank line left out), at most HEADER_BLOCK_MAX."""
+    end = head_end(raw)
+    return bytes(raw[: end if end >= 0 else HEADER_BLOCK_MAX])
 
 
 def tidy(text: str) -> str:
@@ -257,7 +261,7 @@ def _subparts(part: Message) -> list[Message]:
     return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
 
 
-def _is_body_text(part: Message, name: str | None) -> bool:
+def _is_body_text(part: Message) -> bool:
     """A text/plain or text/html part shown as the message's text, not as an attachment."""
     content_type = part.get_content_type()
     if content_type not in ("text/plain", "text/html"):
@@ -273,7 +277,7 @@ def _leaf(part: Message, body: _Body) -> None:
         if unsplit.strip():
             body.add_text(unsplit)
         return
-    if _is_body_text(part, name):
+    if _is_body_text(part):
         text = body.read_text(part)
         if text is not None:
             if text.strip():
@@ -283,16 +287,22 @@ def _leaf(part: Message, body: _Body) -> None:
     body.attach(name or _DEFAULT_NAMES.get(content_type) or f"{content_type}, unnamed")
 
 
-def _listed_only(part: Message, body: _Body) -> None:
-    """The parts of an alternative not shown: what is not its text is still listed
-    (an invitation's text/calendar, the HTML's inline images)."""
-    stack = [part]
+def _leaves(parts: list[Message], body: _Body, *, texts: bool) -> None:
+    """The leaves under `parts`, in order and without recursion, each read by `_leaf`;
+    with `texts=False` their text parts are left out."""
+    stack = list(reversed(parts))
     while stack:
         current = stack.pop()
         if _is_container(current):
             stack.extend(reversed(_subparts(current)))
-        elif not _is_body_text(current, None):
+        elif texts or not _is_body_text(current):
             _leaf(current, body)
+
+
+def _listed_only(part: Message, body: _Body) -> None:
+    """The parts of an alternative not shown: what is not its text is still listed
+    (an invitation's text/calendar, the HTML's inline images)."""
+    _leaves([part], body, texts=False)
 
 
 def _alternative(children: list[Message], body: _Body, depth: int) -> None:
@@ -322,6 +332,8 @@ def _alternative(children: list[Message], body: _Body, depth: int) -> None:
             _listed_only(child, body)
         elif kept is not None:
             body.merge(kept)
+        elif child is plain and plain_text and _is_body_text(plain):  # read already
+            body.add_text(plain_text)
         else:
             _render(child, body, depth + 1)
 
@@ -376,8 +388,8 @@ def _render(part: Message, body: _Body, depth: int = 0) -> None:
         _leaf(part, body)
         return
     children = _subparts(part)
-    if depth >= NESTING_MAX:
-        _flat(children, body)
+    if depth >= NESTING_MAX:  # read flat, leaf by leaf
+        _leaves(children, body, texts=True)
     elif content_type == "multipart/alternative" and len(children) > 1:
         _alternative(children, body, depth)
     elif content_type == "multipart/related" and children:
@@ -399,17 +411,6 @@ def _related_root(part: Message, children: list[Message]) -> Message:
             if str(child.get("Content-ID", "")).strip() == start:
                 return child
     return children[0]
-
-
-def _flat(children: list[Message], body: _Body) -> None:
-    """A tree nested past NESTING_MAX, read leaf by leaf without recursion."""
-    stack = list(reversed(children))
-    while stack:
-        part = stack.pop()
-        if _is_container(part):
-            stack.extend(reversed(_subparts(part)))
-        else:
-            _leaf(part, body)
 
 
 def _hint(message: Message) -> str | None:
@@ -519,11 +520,7 @@ def parse_email(raw: bytes | bytearray) -> IncomingEmail:
 
 
 def _read_head_only(raw: bytes | bytearray) -> Message:
-    end = raw.find(b"\n\n", 0, HEADER_BLOCK_MAX)
-    crlf = raw.find(b"\n\r\n", 0, HEADER_BLOCK_MAX)
-    ends = [e for e in (end, crlf) if e >= 0]
-    head = bytes(raw[: min(ends) + 1 if ends else HEADER_BLOCK_MAX])
-    return BytesParser(policy=_POLICY).parsebytes(head, headersonly=True)
+    return BytesParser(policy=_POLICY).parsebytes(_head(raw), headersonly=True)
 
 
 def _parsed(

@@ -32,19 +32,14 @@ def test_mail_becomes_tickets_exactly_once(live_stack: LiveStack, dovecot: Dovec
     inbox = api.post(
         "/inboxes",
         headers=auth,
-        json={
-            "name": "Help",
-            "email_address": "help@example.com",
-            "imap_host": dovecot.host,
-            "imap_port": dovecot.port,
-            "imap_security": "none",
-            "imap_username": login,
-            "imap_password": password,
-            "smtp_host": live_stack.smtp.host,
-            "smtp_port": live_stack.smtp.port,
-            "smtp_security": "none",
-            "poll_interval_seconds": 3600,
-        },
+        json=dovecot.inbox(
+            login,
+            password,
+            smtp_host=live_stack.smtp.host,
+            smtp_port=live_stack.smtp.port,
+            smtp_security="none",
+            poll_interval_seconds=3600,
+        ),
     )
     assert inbox.status_code == 201, inbox.text
     assert inbox.json()["has_imap_password"] is True and "imap_password" not in inbox.json()

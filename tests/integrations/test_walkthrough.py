@@ -41,15 +41,7 @@ def test_forwarding_end_to_end(
     inbox = api.post(
         "/inboxes",
         headers=auth,
-        json={
-            "name": "Help",
-            "email_address": "help@example.com",
-            "imap_host": dovecot.host,
-            "imap_port": dovecot.port,
-            "imap_security": "none",
-            "imap_username": login,
-            "imap_password": password,
-        },
+        json=dovecot.inbox(login, password),
     ).json()
     boards = {}
     for name, keyword, settings in (
