@@ -12,8 +12,9 @@ from app.boards.models import Board
 from app.boards.schemas import BoardCreate
 from app.boards.service import all_boards, create_board
 from app.core.config import Settings
+from app.core.direct import OnSession
 from app.tickets.schemas import TransitionRequest
-from app.tickets.service import NewReport, create_ticket, transition
+from app.tickets.service import NewReport, create_ticket, destination, transition
 
 BOARDS = [
     BoardCreate(
@@ -89,9 +90,9 @@ async def seed_demo(
     boards = {b.name: await create_board(session, manager, b) for b in BOARDS}
     for board_name, title, text, reporter, name, source, language, moves in TICKETS:
         ticket = await create_ticket(
-            session,
+            OnSession(session),
             settings,
-            board=boards[board_name],
+            to=await destination(session, boards[board_name]),
             report=NewReport(
                 title=title,
                 description=text or title,

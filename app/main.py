@@ -28,15 +28,15 @@ from app.boards.router import stats_router
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.database import (
+    make_direct_pool,
     make_engine,
-    make_read_pool,
     make_sessionmaker,
     resolve_database_url,
 )
+from app.core.direct import DirectPool
 from app.core.error_handlers import install_error_handlers
 from app.core.errors import ErrorResponse, NotFound
 from app.core.middleware import RequestContextMiddleware
-from app.core.reads import PoolReader
 from app.inboxes.router import router as inboxes_router
 from app.integrations.router import router as integrations_router
 from app.migrations import PROJECT_ROOT
@@ -248,8 +248,8 @@ def create_app(
         own_engine = engine is None
         app.state.engine = engine or make_engine(resolve_database_url(settings), settings)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
-        read_pool = await make_read_pool(app.state.engine, settings)
-        app.state.reader = PoolReader(read_pool, acquire_timeout=settings.DB_POOL_TIMEOUT_SECONDS)
+        direct_pool = await make_direct_pool(app.state.engine, settings)
+        app.state.direct = DirectPool(direct_pool, acquire_timeout=settings.DB_POOL_TIMEOUT_SECONDS)
         workers = WorkerRunner(settings, app.state.sessionmaker)
         if settings.WORKERS_ENABLED:
             workers.start()
@@ -259,7 +259,7 @@ def create_app(
             yield
         finally:
             await workers.stop()
-            await read_pool.close()
+            await direct_pool.close()
             if own_engine:
                 await app.state.engine.dispose()
 

@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from app import migrations
 from app.core.config import Settings
 from app.core.database import request_transaction
-from app.core.deps import get_reader, get_session
-from app.core.reads import Reader, SessionReader
+from app.core.deps import get_direct, get_session
+from app.core.direct import Direct, DirectSession
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
 from tests.dovecot import Dovecot, running_dovecot
@@ -90,11 +90,11 @@ def app_on(settings: Settings, engine: AsyncEngine, db: AsyncSession) -> FastAPI
         async with request_transaction(db):
             yield db
 
-    async def _test_reader() -> Reader:
-        return SessionReader(db)
+    async def _test_direct() -> Direct:
+        return DirectSession(db)
 
     application.dependency_overrides[get_session] = _test_session
-    application.dependency_overrides[get_reader] = _test_reader
+    application.dependency_overrides[get_direct] = _test_direct
     return application
 
 

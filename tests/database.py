@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from typing import Any
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -88,4 +89,21 @@ def statements_during(db: AsyncSession) -> list[str]:
             seen.append(" ".join(statement.split()))
 
     event.listen(db.sync_session.get_bind(), "before_cursor_execute", record)
+    return seen
+
+
+async def driver_statements_during(db: AsyncSession) -> list[str]:
+    """Every statement the test connection's asyncpg connection runs from now on,
+    through the session or below it (app/core/direct.py), savepoints left out."""
+    seen: list[str] = []
+    raw = await (await db.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+
+    def record(logged: Any) -> None:
+        statement = " ".join(logged.query.split())
+        if not statement.upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "SELECT 1")):
+            seen.append(statement)
+
+    driver.add_query_logger(record)
     return seen

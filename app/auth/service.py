@@ -17,6 +17,7 @@ from app.auth.schemas import ManagerUpdate, TokenPair
 from app.core.clock import clock
 from app.core.config import RateLimit, Settings
 from app.core.database import violated_constraint
+from app.core.direct import OnSession
 from app.core.errors import (
     AccountSuspended,
     EmailAlreadyRegistered,
@@ -108,7 +109,7 @@ async def register(
     """
     rate = settings.register_rate
     for key in (f"register:ip:{address_key(client_ip)}", f"register:email:{email.strip().lower()}"):
-        wait = await hit_or_refuse(session, key=key, rate=rate)
+        wait = await hit_or_refuse(OnSession(session), key=key, rate=rate)
         if wait is not None:
             log.warning("sign-up throttled", extra={"client_ip": client_ip})
             raise TooManyRequests(
@@ -174,7 +175,9 @@ async def resend_verification(session: AsyncSession, settings: Settings, *, emai
     manager = await find_by_email(session, email)
     if manager is None or manager.is_email_verified or manager.is_suspended:
         return
-    if await hit_or_refuse(session, key=f"verify-mail:{manager.id}", rate=LINK_MAIL_RATE):
+    if await hit_or_refuse(
+        OnSession(session), key=f"verify-mail:{manager.id}", rate=LINK_MAIL_RATE
+    ):
         log.info("verification mail held back by its rate limit", extra={"manager_id": manager.id})
         return
     await _send_verification(session, settings, manager)
@@ -235,7 +238,7 @@ async def login(
     # count atomically, so parallel guesses each see their own number instead of all
     # reading "no failures yet".
     for key, rate in limits:
-        if await record_hit(session, key=key, rate=rate) > rate.limit:
+        if await record_hit(OnSession(session), key=key, rate=rate) > rate.limit:
             wait = retry_after(rate)
             log.warning("login throttled", extra={"client_ip": client_ip})
             raise TooManyRequests(  # rolled back: the refused attempt itself is not counted
@@ -310,7 +313,7 @@ async def request_password_reset(session: AsyncSession, settings: Settings, *, e
     manager = await find_by_email(session, email)
     if manager is None or manager.is_suspended:
         return
-    if await hit_or_refuse(session, key=f"reset-mail:{manager.id}", rate=LINK_MAIL_RATE):
+    if await hit_or_refuse(OnSession(session), key=f"reset-mail:{manager.id}", rate=LINK_MAIL_RATE):
         log.info("reset mail held back by its rate limit", extra={"manager_id": manager.id})
         return
     await _send_link_mail(

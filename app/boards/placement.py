@@ -1,19 +1,17 @@
 """Placing a report on a board: an internal ticket, or, for a board connected to Jira
 or Trello, an external ticket the forwarder pushes. Every source (web form, email,
-a standby assignment) goes through here."""
+a standby assignment) goes through here, inside its caller's transaction: the
+public form's on a plain connection (app/core/direct.py), the others' in a session."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.boards.models import Board
 from app.core.config import Settings
-from app.inboxes.models import EmailInbox
+from app.core.direct import Executor
 from app.integrations.service import create_external_ticket
-from app.tickets.service import NewReport, create_ticket
+from app.tickets.service import Destination, NewReport, create_ticket
 
 
 @dataclass(frozen=True)
@@ -24,32 +22,20 @@ class Placed:
 
 
 async def place_report(
-    session: AsyncSession,
+    db: Executor,
     settings: Settings,
     *,
-    board: Board,
+    to: Destination,
     report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
-    inbox: EmailInbox | None = None,
 ) -> Placed:
-    if board.external_platform:
+    if to.platform:
         external = await create_external_ticket(
-            session,
-            settings,
-            board=board,
-            report=report,
-            acknowledge=acknowledge,
-            ack_headers=ack_headers,
+            db, settings, to=to, report=report, acknowledge=acknowledge, ack_headers=ack_headers
         )
         return Placed("external", external.uuid, external.id)
     ticket = await create_ticket(
-        session,
-        settings,
-        board=board,
-        report=report,
-        acknowledge=acknowledge,
-        ack_headers=ack_headers,
-        inbox=inbox,
+        db, settings, to=to, report=report, acknowledge=acknowledge, ack_headers=ack_headers
     )
     return Placed("ticket", ticket.uuid, ticket.id)

@@ -33,7 +33,7 @@ CLIENT_TIMEOUT_MARGIN_SECONDS = 2.0
 
 
 def _connect_args(settings: Settings) -> dict[str, Any]:
-    """asyncpg's connection arguments, for the engine's pool and the read pool alike."""
+    """asyncpg's connection arguments, for the engine's pool and the direct pool alike."""
     connect_args: dict[str, Any] = {"timeout": settings.DB_CONNECT_TIMEOUT_SECONDS}
     statement_timeout = settings.DB_STATEMENT_TIMEOUT_SECONDS
     if statement_timeout > 0:
@@ -60,16 +60,20 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
     )
 
 
-async def _keep_as_is(_connection: asyncpg.Connection) -> None:
-    """The read pool's reads change no session state: nothing to reset on release (by
-    default asyncpg sends a reset statement, a second round trip per read)."""
+async def _reset(connection: asyncpg.Connection) -> None:
+    """What the direct pool's statements leave behind on release: nothing, unless a
+    transaction was left open (its block never ended: a cancelled request whose
+    rollback did not get through). asyncpg's default reset sends a statement on every
+    release, a second round trip per read."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
 
 
-async def make_read_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.Pool:
-    """The plain asyncpg pool of app/core/reads.py, on the engine's database, with the
-    same timeouts. It opens no connection until the first read. Only single SELECTs
-    run on it (no SET, no LISTEN, no advisory lock): asyncpg's reset on release is
-    left out."""
+async def make_direct_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.Pool:
+    """The plain asyncpg pool of app/core/direct.py, on the engine's database, with the
+    same timeouts. It opens no connection until the first statement. Only statements
+    and short transactions run on it (no SET, no LISTEN, no advisory lock): asyncpg's
+    reset on release is left out."""
     # The engine's own reading of its URL (host, port, a Unix socket, ssl=…), not a
     # DSN string: asyncpg's DSN parser would pass `ssl=require` on to the server as a
     # setting, which the server refuses.
@@ -79,7 +83,7 @@ async def make_read_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.Poo
         min_size=0,
         max_size=settings.DB_READ_POOL_SIZE,
         max_inactive_connection_lifetime=1800,
-        reset=_keep_as_is,
+        reset=_reset,
         **_connect_args(settings),
     )
 

@@ -1,5 +1,6 @@
 """Request dependencies every router shares: the settings, the client's address, the
-session whose transaction the request owns, the reader of the busiest public reads,
+session whose transaction the request owns, the direct pool of the busiest public
+routes (app/core/direct.py),
 and the paging parameters of lists."""
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.database import request_transaction
+from app.core.direct import Direct
 from app.core.pagination import MAX_LIMIT
-from app.core.reads import Reader
 
 
 # Dependencies are `async def` even with nothing to await: FastAPI runs a plain `def`
@@ -43,12 +44,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 # A plain `async def` returning what the lifespan made: a generator dependency with
 # its exit stack costs more than the status link's read itself.
-async def get_reader(request: Request) -> Reader:
-    reader: Reader = request.app.state.reader
-    return reader
+async def get_direct(request: Request) -> Direct:
+    direct: Direct = request.app.state.direct
+    return direct
 
 
-ReaderDep = Annotated[Reader, Depends(get_reader)]
+DirectDep = Annotated[Direct, Depends(get_direct)]
 
 # scope="function": commit before the response is sent, so a failed commit is never a 200.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

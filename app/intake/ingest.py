@@ -26,6 +26,7 @@ from app.boards.placement import place_report
 from app.boards.routing import Candidate, route_email
 from app.core.clock import clock
 from app.core.config import Settings
+from app.core.direct import OnSession
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
 from app.intake.classify import classify
@@ -42,7 +43,7 @@ from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import threading_headers
 from app.standby.service import add_item
 from app.tickets.models import DESCRIPTION_MAX, NO_SUBJECT, TITLE_MAX, Ticket
-from app.tickets.service import NewReport
+from app.tickets.service import Destination, NewReport
 
 log = logging.getLogger(__name__)
 
@@ -353,13 +354,12 @@ async def _decide(
         email_message_id=mail.message_id[:998],
     )
     placed = await place_report(
-        session,
+        OnSession(session),
         settings,
-        board=board,
+        to=Destination.of(board, inbox),
         report=report,
         acknowledge=kind != "bulk",  # lists and bulk senders are never answered
         ack_headers=threading_headers(mail.message_id, mail.references),
-        inbox=inbox,
     )
     return await _record(session, inbox, mail, uid, IngestResult(placed.kind, placed.uuid))
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import random
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
@@ -17,6 +18,8 @@ from app.boards.service import get_board
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.crypto import DecryptionError, cipher_for
+from app.core.direct import Executor, Statement
+from app.core.orm import bound_row
 from app.core.outbound import CheckedTransport
 from app.core.pagination import keyset_page
 from app.core.redaction import redact_uuids
@@ -27,7 +30,15 @@ from app.integrations.schemas import IntegrationCheck, IntegrationSettings, Jira
 from app.integrations.trello import Trello
 from app.standby.service import add_item
 from app.tickets import notifications
-from app.tickets.service import NewReport, acknowledge_report, new_report_uuid
+from app.tickets import service as tickets
+from app.tickets.models import Ticket
+from app.tickets.service import (
+    UUID_ATTEMPTS,
+    Destination,
+    NewReport,
+    StoredTicket,
+    acknowledge_report,
+)
 
 log = logging.getLogger(__name__)
 
@@ -156,41 +167,69 @@ async def check_platform(platform: TicketPlatform) -> tuple[bool, str | None]:
     return True, None
 
 
+_EXTERNAL_COLUMNS = (
+    "uuid", "board_id", "platform", "status", "next_attempt_at", "created_at", "updated_at",
+    "title", "description", "reporter_email", "reporter_name", "source", "language",
+    "email_message_id",
+)  # fmt: skip
+
+
+def _insert_external_statement() -> Statement:
+    """INSERT the forwarded report unless its UUID is taken, by a ticket or another
+    forwarded report (one namespace: /t/{uuid}); built once."""
+    table = cast(Table, ExternalTicket.__table__)
+    source = bound_row(table, _EXTERNAL_COLUMNS).where(
+        ~exists().where(Ticket.uuid == bindparam("uuid", type_=table.c.uuid.type))
+    )
+    return Statement(
+        pg_insert(table)
+        .from_select(list(_EXTERNAL_COLUMNS), source)
+        .on_conflict_do_nothing(index_elements=[table.c.uuid])
+        .returning(table.c.id)
+    )
+
+
+_INSERT_EXTERNAL = _insert_external_statement()
+
+
 async def create_external_ticket(
-    session: AsyncSession,
+    db: Executor,
     settings: Settings,
     *,
-    board: Board,
+    to: Destination,
     report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
-) -> ExternalTicket:
+) -> StoredTicket:
     """A report for a connected board: stored `pending` and answered at once; the
     forwarder pushes it after commit."""
-    assert board.external_platform
-    external = ExternalTicket(
-        uuid=await new_report_uuid(session),
-        board_id=board.id,
-        platform=board.external_platform,
-        status="pending",
-        next_attempt_at=clock.now(),
+    assert to.platform
+    now = clock.now()
+    values = {
+        "board_id": to.board_id,
+        "platform": to.platform,
+        "status": "pending",
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
         **report.fields(),
-    )
-    session.add(external)
-    await session.flush()
+    }
+    for _ in range(UUID_ATTEMPTS):
+        candidate = tickets.generate_uuid()
+        external_id: int | None = await db.scalar(_INSERT_EXTERNAL, {**values, "uuid": candidate})
+        if external_id is not None:
+            break
+        log.warning("report uuid collision; drawing again")
+    else:
+        raise RuntimeError("could not draw an unused report uuid")
     if acknowledge:
         await acknowledge_report(
-            session,
-            settings,
-            board=board,
-            report_uuid=external.uuid,
-            report=report,
-            headers=ack_headers,
+            db, settings, to=to, report_uuid=candidate, report=report, headers=ack_headers
         )
     log.info(
-        "report queued for forwarding", extra={"board_id": board.id, "platform": external.platform}
+        "report queued for forwarding", extra={"board_id": to.board_id, "platform": to.platform}
     )
-    return external
+    return StoredTicket(external_id, candidate)
 
 
 def report_of(external: ExternalTicket, settings: Settings) -> Report:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.crypto import cipher_for
+from app.core.direct import Executor, Statement
 from app.core.i18n import pick_language, subject
 from app.core.orm import bound_row
 from app.outbox.models import OutgoingEmail
@@ -106,18 +107,19 @@ async def enqueue(session: AsyncSession, settings: Settings, **mail: Unpack[Mail
 
 
 async def enqueue_capped(
-    session: AsyncSession, row: dict[str, Any], *, cap: int, window: timedelta
+    db: Executor, row: dict[str, Any], *, cap: int, window: timedelta
 ) -> int | None:
     """Store a mail `render_row` made, unless its address was sent `cap` mails within
     `window`: the count and the insert are one statement. Returns the new row's id,
     or None when capped."""
-    return await session.scalar(
+    result: int | None = await db.scalar(
         _capped_insert(tuple(row)), {**row, "cap": cap, "since": row["created_at"] - window}
     )
+    return result
 
 
 @lru_cache(maxsize=4)
-def _capped_insert(columns: tuple[str, ...]) -> Any:
+def _capped_insert(columns: tuple[str, ...]) -> Statement:
     """INSERT … SELECT the bound columns WHERE fewer than :cap mails went to the same
     address since :since; built once per column set."""
     table = cast(Table, OutgoingEmail.__table__)
@@ -131,7 +133,7 @@ def _capped_insert(columns: tuple[str, ...]) -> Any:
         .scalar_subquery()
     )
     source = bound_row(table, columns).where(recent < bindparam("cap"))
-    return insert(table).from_select(list(columns), source).returning(table.c.id)
+    return Statement(insert(table).from_select(list(columns), source).returning(table.c.id))
 
 
 def build_message(

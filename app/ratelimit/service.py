@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import clock
 from app.core.config import RateLimit
+from app.core.direct import Executor, Statement
 from app.ratelimit.models import RateLimitCounter
 
 
@@ -40,7 +41,7 @@ def _retry_after(end: datetime, now: datetime) -> int:
     return max(1, math.ceil((end - now).total_seconds()))
 
 
-_RECORD_HIT = (
+_RECORD_HIT = Statement(
     insert(RateLimitCounter)
     .values(
         key=bindparam("key"),
@@ -56,11 +57,10 @@ _RECORD_HIT = (
 )  # built once: it runs on every counted request
 
 
-async def record_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> int:
+async def record_hit(db: Executor, *, key: str, rate: RateLimit) -> int:
     """Count one event for `key` in the current window; returns the window's count."""
     start, end = _window(rate, clock.now())
-    parameters = {"key": key, "start": start, "end": end}
-    return int((await session.execute(_RECORD_HIT, parameters)).scalar_one())
+    return int(await db.scalar(_RECORD_HIT, {"key": key, "start": start, "end": end}))
 
 
 # The current window's count of a key, as a subquery to read along with other rows
@@ -95,9 +95,9 @@ def retry_after(rate: RateLimit) -> int:
     return _retry_after(_window(rate, now)[1], now)
 
 
-async def hit_or_refuse(session: AsyncSession, *, key: str, rate: RateLimit) -> int | None:
+async def hit_or_refuse(db: Executor, *, key: str, rate: RateLimit) -> int | None:
     """Count the event; None when within the limit, else seconds until the window ends."""
-    count = await record_hit(session, key=key, rate=rate)
+    count = await record_hit(db, key=key, rate=rate)
     return retry_after(rate) if count > rate.limit else None
 
 

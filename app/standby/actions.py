@@ -13,6 +13,7 @@ from app.boards.placement import Placed, place_report
 from app.boards.service import get_board
 from app.core.clock import clock
 from app.core.config import Settings
+from app.core.direct import OnSession
 from app.core.errors import ValidationFailed
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
@@ -23,7 +24,7 @@ from app.standby.schemas import StandbyRead
 from app.standby.service import lock_pending, resolve
 from app.tickets.models import DESCRIPTION_MAX, NO_SUBJECT, TITLE_MAX, Ticket
 from app.tickets.schemas import TicketRead
-from app.tickets.service import NewReport, create_ticket
+from app.tickets.service import NewReport, create_ticket, destination
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,14 @@ async def assign(
     )
     headers = threading_headers(message_id, payload.get("references") or []) if message_id else None
     placed = await place_report(
-        session,
+        OnSession(session),
         settings,
-        board=board,
+        to=await destination(session, board, inbox),
         report=report,
         # Mailing-list and bulk mail is never answered (an item from before the flag
         # existed says nothing: it is answered, as it was then).
         acknowledge=payload.get("acknowledge", True) is not False,
         ack_headers=headers,
-        inbox=inbox,
     )
     resolve(item, manager)
     await session.flush()
@@ -118,9 +118,9 @@ async def convert(
         email_message_id=external.email_message_id,
     )
     ticket = await create_ticket(
-        session,
+        OnSession(session),
         settings,
-        board=board,
+        to=await destination(session, board),
         report=report,
         acknowledge=False,  # the reporter already has the link
         report_uuid=external.uuid,

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.core.config import Settings
+from app.core.direct import Executor
 from app.core.i18n import state_label
 from app.inboxes.models import EmailInbox
 from app.outbox import outgoing
@@ -23,6 +23,29 @@ log = logging.getLogger(__name__)
 REPORTER_MAIL_CAP = 10
 REPORTER_MAIL_WINDOW = timedelta(hours=1)
 TITLE_QUOTE_MAX = 80
+
+
+@dataclass(frozen=True)
+class ReplyInbox:
+    """The inbox whose own SMTP server answers a board's reporters, from its address."""
+
+    id: int
+    address: str
+
+    @classmethod
+    def of(cls, inbox: EmailInbox | None) -> ReplyInbox | None:
+        if inbox is None:
+            return None
+        return cls.when_sending(inbox.id, inbox.email_address, inbox.smtp_host)
+
+    @classmethod
+    def when_sending(
+        cls, inbox_id: int | None, address: str | None, smtp_host: str | None
+    ) -> ReplyInbox | None:
+        """An inbox without SMTP settings answers nothing: the system SMTP does."""
+        if inbox_id is None or address is None or not smtp_host:
+            return None
+        return cls(inbox_id, address)
 
 
 def quoted_title(title: str) -> str:
@@ -41,7 +64,7 @@ def reference(report_uuid: uuid.UUID) -> str:
 
 
 async def notify_reporter(
-    session: AsyncSession,
+    db: Executor,
     settings: Settings,
     *,
     kind: str,
@@ -53,15 +76,15 @@ async def notify_reporter(
     state: str | None = None,
     comment: str | None = None,
     headers: dict[str, str] | None = None,
-    inbox: EmailInbox | None = None,
+    reply: ReplyInbox | None = None,
 ) -> int | None:
     """Queue one mail to a reporter, unless the address reached its hourly cap (the
     count and the insert are one statement); the outbox row's id, or None.
 
     `kind` is `ticket_received` (the acknowledgement) or `ticket_status` (a state
-    change, with the new `state` and the manager's public `comment`). With an
-    `inbox` (the one the board is linked to), the mail goes out through its SMTP
-    server from its address; else through the system SMTP.
+    change, with the new `state` and the manager's public `comment`). With a
+    `reply` inbox (the board's, or the one the report came in by), the mail goes out
+    through its SMTP server from its address; else through the system SMTP.
     """
     values: dict[str, str | None] = {
         "title": quoted_title(title),
@@ -79,11 +102,11 @@ async def notify_reporter(
         ticket_uuid=report_uuid,
         headers={"Auto-Submitted": "auto-replied", **(headers or {})},
         subject_suffix=f" {reference(report_uuid)}",
-        email_inbox_id=inbox.id if inbox is not None and inbox.smtp_host else None,
-        from_address=inbox.email_address if inbox is not None and inbox.smtp_host else None,
+        email_inbox_id=reply.id if reply is not None else None,
+        from_address=reply.address if reply is not None else None,
     )
     queued = await outgoing.enqueue_capped(
-        session, row, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW
+        db, row, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW
     )
     if queued is None:
         log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})

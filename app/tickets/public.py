@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response, status
 
-from app.core.deps import ClientIp, ReaderDep, SessionDep, SettingsDep
+from app.core.deps import ClientIp, DirectDep, SessionDep, SettingsDep
 from app.core.errors import (
     BoardUnavailable,
     ErrorResponse,
@@ -43,8 +43,8 @@ PublicId = Annotated[str, Depends(_public_id)]
     responses=NOT_FOUND,
     summary="What the status link shows",
 )
-async def read_public_ticket(report_uuid: str, reader: ReaderDep) -> Response:
-    return model_response(await service.public_view(reader, report_uuid))
+async def read_public_ticket(report_uuid: str, direct: DirectDep) -> Response:
+    return model_response(await service.public_view(direct, report_uuid))
 
 
 @router.get(
@@ -75,13 +75,13 @@ async def read_public_board(public_id: PublicId, session: SessionDep) -> PublicB
 async def submit_ticket(
     public_id: PublicId,
     body: PublicSubmission,
-    session: SessionDep,
+    direct: DirectDep,
     settings: SettingsDep,
     ip: ClientIp,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> SubmissionAccepted:
     report_uuid = await submit_public(
-        session,
+        direct,
         settings,
         public_id=public_id,
         data=body,

@@ -10,20 +10,19 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, func, insert, literal, null, or_, select
+from sqlalchemy import Select, Table, bindparam, exists, func, insert, literal, null, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
 
 from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.service import ensure_own_board
 from app.core.clock import clock
 from app.core.config import RateLimit, Settings
+from app.core.direct import Direct, Executor, OnSession, Statement, compile_query
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
 from app.core.orm import bound_row
 from app.core.pagination import keyset_page
-from app.core.reads import Reader, compile_query
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
 from app.ratelimit.service import HITS_SO_FAR, hits_parameters
@@ -65,22 +64,29 @@ class NewReport:
         return values
 
 
-async def new_report_uuid(session: AsyncSession) -> uuid.UUID:
-    """A UUID unused by both tickets and external tickets (one namespace: /t/{uuid})."""
-    for _ in range(UUID_ATTEMPTS):
-        candidate = generate_uuid()
-        taken = await session.scalar(
-            select(
-                or_(
-                    exists().where(Ticket.uuid == candidate),
-                    exists().where(ExternalTicket.uuid == candidate),
-                )
-            )
+@dataclass(frozen=True)
+class Destination:
+    """What placing a report needs of its board: read from the ORM's rows by the mail
+    intake and the standby queue (`of`), from one row below it by the public form."""
+
+    board_id: int
+    board_name: str
+    platform: str | None  # jira | trello, or None: the board keeps its own tickets
+    reply: notifications.ReplyInbox | None  # the inbox answering its reporters
+
+    @classmethod
+    def of(cls, board: Board, inbox: EmailInbox | None) -> Destination:
+        return cls(
+            board.id, board.name, board.external_platform, notifications.ReplyInbox.of(inbox)
         )
-        if not taken:
-            return candidate
-        log.warning("report uuid collision; drawing again")
-    raise RuntimeError("could not draw an unused report uuid")
+
+
+async def destination(
+    session: AsyncSession, board: Board, inbox: EmailInbox | None = None
+) -> Destination:
+    """Where a report for `board` goes; answered through `inbox` (the one the mail came
+    in by) or else the board's own."""
+    return Destination.of(board, inbox or await board_inbox(session, board))
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ _TICKET_COLUMNS = (
 
 
 @lru_cache(maxsize=2)
-def _insert_ticket_statement(check_external: bool) -> Any:
+def _insert_ticket_statement(check_external: bool) -> Statement:
     """INSERT the ticket unless its UUID is taken, and its first history row from what
     that returned: one statement, built once (constructing a statement per request
     costs more than running it). The values are bind parameters named as columns."""
@@ -114,7 +120,7 @@ def _insert_ticket_statement(check_external: bool) -> Any:
         .cte("ticket")
     )
     history = cast(Table, TicketStatusChange.__table__)
-    return (
+    return Statement(
         insert(history)
         .from_select(
             ["ticket_id", "from_state", "to_state", "changed_at", "created_at"],
@@ -125,7 +131,7 @@ def _insert_ticket_statement(check_external: bool) -> Any:
 
 
 async def _insert_ticket(
-    session: AsyncSession,
+    db: Executor,
     board_id: int,
     report: NewReport,
     report_uuid: uuid.UUID,
@@ -143,18 +149,18 @@ async def _insert_ticket(
         "updated_at": now,
         **report.fields(),
     }
-    return await session.scalar(_insert_ticket_statement(check_external), values)
+    ticket_id: int | None = await db.scalar(_insert_ticket_statement(check_external), values)
+    return ticket_id
 
 
 async def create_ticket(
-    session: AsyncSession,
+    db: Executor,
     settings: Settings,
     *,
-    board: Board,
+    to: Destination,
     report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
-    inbox: EmailInbox | None = None,
     report_uuid: uuid.UUID | None = None,
 ) -> StoredTicket:
     """Store a ticket with its first history row (null → new) and queue the
@@ -163,7 +169,7 @@ async def create_ticket(
     for _ in range(UUID_ATTEMPTS):
         candidate = report_uuid or generate_uuid()
         ticket_id = await _insert_ticket(
-            session, board.id, report, candidate, check_external=report_uuid is None
+            db, to.board_id, report, candidate, check_external=report_uuid is None
         )
         if ticket_id is not None:
             break
@@ -174,40 +180,34 @@ async def create_ticket(
         raise RuntimeError("could not draw an unused report uuid")
     if acknowledge:
         await acknowledge_report(
-            session,
-            settings,
-            board=board,
-            report_uuid=candidate,
-            report=report,
-            headers=ack_headers,
-            inbox=inbox,
+            db, settings, to=to, report_uuid=candidate, report=report, headers=ack_headers
         )
-    log.info("ticket created", extra={"board_id": board.id, "source": report.source})
+    log.info("ticket created", extra={"board_id": to.board_id, "source": report.source})
     return StoredTicket(ticket_id, candidate)
 
 
 async def acknowledge_report(
-    session: AsyncSession,
+    db: Executor,
     settings: Settings,
     *,
-    board: Board,
+    to: Destination,
     report_uuid: uuid.UUID,
     report: NewReport,
     headers: dict[str, str] | None,
-    inbox: EmailInbox | None = None,
 ) -> None:
-    """Queue the acknowledgement with the status link, through the board's inbox."""
+    """Queue the acknowledgement with the status link, through the destination's
+    reply inbox."""
     await notifications.notify_reporter(
-        session,
+        db,
         settings,
         kind="ticket_received",
         report_uuid=report_uuid,
         to=report.reporter_email,
         language=report.language,
         title=report.title,
-        board_name=board.name,
+        board_name=to.board_name,
         headers=headers,
-        inbox=inbox or await board_inbox(session, board),
+        reply=to.reply,
     )
 
 
@@ -336,7 +336,7 @@ async def transition(
     )
     if notify:
         await notifications.notify_reporter(
-            session,
+            OnSession(session),
             settings,
             kind="ticket_status",
             report_uuid=ticket.uuid,
@@ -346,7 +346,7 @@ async def transition(
             board_name=board.name,
             state=change.to_state,
             comment=change.comment or None,
-            inbox=await board_inbox(session, board),
+            reply=notifications.ReplyInbox.of(await board_inbox(session, board)),
         )
     await session.flush()
     log.info(
@@ -369,21 +369,32 @@ async def public_board(session: AsyncSession, public_id: str) -> Board:
 
 
 async def board_for_report(
-    session: AsyncSession, public_id: str, *, rate_key: str, rate: RateLimit
-) -> tuple[Board, str, int]:
+    direct: Direct, public_id: str, *, rate_key: str, rate: RateLimit
+) -> tuple[Destination, str, int]:
     """A board that takes reports, its manager's language and how many reports the
-    address (`rate_key`) made in the current window, in one round trip and without
-    locking the counter. The board's inbox comes along into the session, for the
-    acknowledgement; its keywords are not needed."""
-    parameters = {"public_id": public_id, **hits_parameters(key=rate_key, rate=rate)}
-    row = (await session.execute(_BOARD_FOR_REPORT, parameters)).first()
-    if row is None:
+    address (`rate_key`) made in the current window: one statement on its own, no
+    lock on the counter, no transaction."""
+    rows = await direct.fetch(
+        _BOARD_FOR_REPORT, public_id=public_id, **hits_parameters(key=rate_key, rate=rate)
+    )
+    if not rows:
         raise BoardUnavailable()
-    return row[0], row[1], row[3] or 0
+    board_id, name, platform, language, inbox_id, address, smtp_host, hits = rows[0]
+    reply = notifications.ReplyInbox.when_sending(inbox_id, address, smtp_host)
+    return Destination(board_id, name, platform, reply), language, hits or 0
 
 
-_BOARD_FOR_REPORT = (
-    select(Board, Manager.language, EmailInbox, HITS_SO_FAR)
+_BOARD_FOR_REPORT = compile_query(
+    select(
+        Board.id,
+        Board.name,
+        Board.external_platform,
+        Manager.language,
+        EmailInbox.id,
+        EmailInbox.email_address,
+        EmailInbox.smtp_host,
+        HITS_SO_FAR,
+    )
     .join(Manager, Manager.id == Board.manager_id)
     .outerjoin(EmailInbox, EmailInbox.id == Board.email_inbox_id)
     .where(
@@ -391,8 +402,7 @@ _BOARD_FOR_REPORT = (
         Board.is_active,
         Manager.is_suspended.is_(False),
     )
-    .options(raiseload(Board.keywords))
-)  # built once: every report reads it
+)  # compiled once: every report reads it
 
 
 _PUBLIC_VIEW = compile_query(
@@ -427,14 +437,14 @@ _PUBLIC_EXTERNAL_VIEW = compile_query(
 )
 
 
-async def public_view(reader: Reader, report_uuid: str) -> PublicTicket:
+async def public_view(direct: Direct, report_uuid: str) -> PublicTicket:
     """What the status link shows: never the reporter's address, never internal notes."""
     try:
         key = uuid.UUID(report_uuid)
     except ValueError:
         raise NotFound() from None
     # One round trip: the ticket, its board's name and its history, a row per entry.
-    rows = await reader.fetch(_PUBLIC_VIEW, uuid=key)
+    rows = await direct.fetch(_PUBLIC_VIEW, uuid=key)
     if rows:
         ticket_uuid, title, state, created_at, board_name = rows[0][:5]
         return PublicTicket(
@@ -452,7 +462,7 @@ async def public_view(reader: Reader, report_uuid: str) -> PublicTicket:
                 if to_state is not None
             ],
         )
-    external = await reader.fetch(_PUBLIC_EXTERNAL_VIEW, uuid=key)
+    external = await direct.fetch(_PUBLIC_EXTERNAL_VIEW, uuid=key)
     if not external:
         raise NotFound()
     forwarded_uuid, title, status, created_at, board_name, platform, url = external[0]

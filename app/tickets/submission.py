@@ -1,14 +1,18 @@
-"""The public form's submission (SPEC 4.1): honeypot, rate limit, then the report."""
+"""The public form's submission (SPEC 4.1): honeypot, rate limit, then the report.
+
+The most abused route there is, so it runs below the ORM (app/core/direct.py): the
+board, its manager's language and the address's count in one statement on its own,
+then the report, its acknowledgement and the count in one short transaction.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.boards.placement import place_report
-from app.core.config import RateLimit, Settings
+from app.core.config import Settings
+from app.core.direct import Direct
 from app.core.errors import BoardUnavailable, TooManyRequests
 from app.core.i18n import from_accept_language, pick_language
 from app.ratelimit.service import address_key, hit_or_refuse, retry_after
@@ -19,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 async def submit_public(
-    session: AsyncSession,
+    direct: Direct,
     settings: Settings,
     *,
     public_id: str,
@@ -38,13 +42,16 @@ async def submit_public(
     key = f"public-submit:{address_key(client_ip)}"
     rate = settings.public_submit_rate
     try:
-        board, manager_language, hits = await board_for_report(
-            session, public_id, rate_key=key, rate=rate
+        to, manager_language, hits = await board_for_report(
+            direct, public_id, rate_key=key, rate=rate
         )
     except BoardUnavailable:
         # Count the attempt: probing for boards is throttled like submitting.
-        await _count_or_refuse(session, key, rate)
-        raise BoardUnavailable(keep_changes=True) from None
+        async with direct.transaction() as db:
+            wait = await hit_or_refuse(db, key=key, rate=rate)
+        if wait is not None:
+            raise _too_many(wait) from None
+        raise
     if hits >= rate.limit:
         raise _too_many(retry_after(rate))
     language = pick_language(data.language, from_accept_language(accept_language), manager_language)
@@ -56,9 +63,13 @@ async def submit_public(
         source="web",
         language=language,
     )
-    placed = await place_report(session, settings, board=board, report=report)
-    # Reports racing past the first look are refused here, with all they wrote.
-    await _count_or_refuse(session, key, rate)
+    async with direct.transaction() as db:
+        placed = await place_report(db, settings, to=to, report=report)
+        # Reports racing past the first look are refused here, with all they wrote
+        # (the exception rolls the transaction back).
+        wait = await hit_or_refuse(db, key=key, rate=rate)
+        if wait is not None:
+            raise _too_many(wait)
     return placed.uuid
 
 
@@ -66,9 +77,3 @@ def _too_many(wait: int) -> TooManyRequests:
     return TooManyRequests(
         f"Too many reports from your address. Try again in {wait} seconds.", retry_after=wait
     )
-
-
-async def _count_or_refuse(session: AsyncSession, key: str, rate: RateLimit) -> None:
-    wait = await hit_or_refuse(session, key=key, rate=rate)
-    if wait is not None:
-        raise _too_many(wait)

@@ -36,7 +36,7 @@ from sqlalchemy import literal_column, select, text
 from app.core.config import Settings, normalize_database_url
 from app.core.database import make_engine
 from app.core.deps import SessionDep
-from app.core.reads import compile_query
+from app.core.direct import compile_query
 from app.main import create_app
 from tests.conftest import free_port
 from tests.database import DatabaseServer
@@ -210,7 +210,7 @@ async def test_a_refused_connection_is_a_503_in_one_warning_line(
 ) -> None:
     closed_port = free_port()  # nothing listens there
     settings = _settings(tmp_path, f"postgresql://postgres@127.0.0.1:{closed_port}/postgres")
-    # A route on the session, and the status link on the read pool.
+    # A route on the session, and the status link on the direct pool.
     for path in ("/api/v1/public/boards/some-board", f"/api/v1/public/tickets/{uuid.uuid4()}"):
         caplog.clear()
         async with _app(settings) as (_, client):
@@ -274,16 +274,16 @@ async def test_a_full_pool_is_a_503_after_the_pool_timeout(
     assert after.status_code == 200  # the connection went back to the pool
 
 
-async def test_a_full_read_pool_is_a_503_after_the_pool_timeout(
+async def test_a_full_direct_pool_is_a_503_after_the_pool_timeout(
     running: Cluster, tmp_path: Path
 ) -> None:
     settings = _settings(tmp_path, running.url, DB_READ_POOL_SIZE=1, DB_POOL_TIMEOUT_SECONDS=0.5)
     async with _app(settings) as (app, client):
         status_link = f"/api/v1/public/tickets/{uuid.uuid4()}"
-        async with app.state.reader.pool.acquire():  # the read pool's only connection
+        async with app.state.direct.pool.acquire():  # the direct pool's only connection
             response, took = await _timed(client.get(status_link))
         # The connection went back to the pool, and the next read has it.
-        after = await app.state.reader.fetch(compile_query(select(literal_column("1"))))
+        after = await app.state.direct.fetch(compile_query(select(literal_column("1"))))
     _assert_unavailable(response)
     assert 0.4 <= took < ANSWER_DEADLINE
     assert [tuple(row) for row in after] == [(1,)]
@@ -418,7 +418,7 @@ class PublicFormLoad:
         assert not any(t.is_alive() for t in self._threads), "a client thread is stuck"
 
     def _post(self, n: int) -> None:
-        """Submits reports; after each one stored, reads its status link (the read pool
+        """Submits reports; after each one stored, reads its status link (the direct pool
         goes through the restart too)."""
         status_links = self.url.split("/api/v1/")[0] + "/api/v1/public/tickets/"
         # trust_env=False: no proxy from the environment, loopback only.

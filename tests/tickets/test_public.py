@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as accounts
 from app.core.config import Settings
-from app.core.deps import get_reader
-from app.core.reads import Query, Reader, SessionReader
+from app.core.deps import get_direct
+from app.core.direct import Direct, DirectSession, Query
 from app.integrations.models import ExternalTicket
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import build_message
@@ -23,7 +23,7 @@ from app.tickets import service as tickets
 from app.tickets.models import Ticket, TicketStatusChange
 from tests.auth.helpers import signed_in
 from tests.boards.test_boards_api import make_board
-from tests.database import statements_during
+from tests.database import driver_statements_during, statements_during
 
 API = "/api/v1"
 REPORT = {"title": "Printer jams", "description": "Every second page.", "email": "jan@example.org"}
@@ -245,11 +245,12 @@ async def test_probing_unknown_boards_is_rate_limited_too(
     assert (await client.post(url, json=REPORT)).status_code == 429
 
 
-async def test_a_report_costs_four_statements_and_locks_its_counter_last(
+async def test_a_report_is_four_statements_below_the_session_its_counter_locked_last(
     client: httpx.AsyncClient, db: AsyncSession
 ) -> None:
     board, _ = await board_and_auth(client, db)
-    statements = statements_during(db)
+    through_session = statements_during(db)
+    statements = await driver_statements_during(db)
     assert (await client.post(submit_url(board), json=REPORT)).status_code == 201
     # The board with its manager's language, inbox and the address's count; the ticket
     # with its history; the acknowledgement under the recipient's cap; the count.
@@ -260,6 +261,8 @@ async def test_a_report_costs_four_statements_and_locks_its_counter_last(
     assert statements[2].startswith("INSERT INTO outgoing_emails")
     # The counter's row lock is taken last, so it is held for the commit alone.
     assert statements[3].startswith("INSERT INTO rate_limit_counters")
+    # None of it through SQLAlchemy's session.
+    assert through_session == []
 
 
 async def test_the_status_link_is_one_read_below_the_session(
@@ -269,15 +272,15 @@ async def test_the_status_link_is_one_read_below_the_session(
     created = (await client.post(submit_url(board), json=REPORT)).json()
     reads: list[str] = []
 
-    class CountingReader(SessionReader):
+    class CountingReader(DirectSession):
         async def fetch(self, query: Query, **values: object) -> list[asyncpg.Record]:
             reads.append(" ".join(query.sql.split()))
             return await super().fetch(query, **values)
 
-    async def counting_reader() -> Reader:
+    async def counting_reader() -> Direct:
         return CountingReader(db)
 
-    app.dependency_overrides[get_reader] = counting_reader
+    app.dependency_overrides[get_direct] = counting_reader
     statements = statements_during(db)
     answer = await client.get(f"{API}/public/tickets/{created['uuid']}")
     assert answer.status_code == 200

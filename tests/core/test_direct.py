@@ -1,4 +1,4 @@
-"""The read pool of the busiest public routes: one statement per read, no transaction,
+"""The direct pool of the busiest public routes: one statement per read, no transaction,
 parameters in the order the compiled SQL numbers them."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.core.config import Settings, normalize_database_url
-from app.core.database import make_read_pool
-from app.core.reads import PoolReader, compile_query
+from app.core.database import make_direct_pool
+from app.core.direct import DirectPool, compile_query
 from app.tickets.models import Ticket
 
 _BY_TITLE_AND_STATE = compile_query(
@@ -27,9 +27,9 @@ def test_a_compiled_query_numbers_its_parameters_in_order() -> None:
 async def test_a_read_is_one_statement_outside_any_transaction(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    pool = await make_read_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 1}))
+    pool = await make_direct_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 1}))
     try:
-        reader = PoolReader(pool, acquire_timeout=5)
+        reader = DirectPool(pool, acquire_timeout=5)
         async with pool.acquire() as connection:  # the pool's only connection
             logged: list[str] = []
             connection.add_query_logger(lambda record: logged.append(record.query))
@@ -48,9 +48,9 @@ async def test_a_read_outlives_a_server_that_dropped_every_pooled_connection(
 ) -> None:
     """After a database restart every idle connection in the pool is dead: the read
     is run again on a new one instead of failing (or failing the next reads)."""
-    pool = await make_read_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 2}))
+    pool = await make_direct_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 2}))
     try:
-        reader = PoolReader(pool, acquire_timeout=5)
+        reader = DirectPool(pool, acquire_timeout=5)
         async with pool.acquire() as first, pool.acquire() as second:
             pids = [first.get_server_pid(), second.get_server_pid()]
         for pid in pids:
@@ -64,19 +64,19 @@ async def test_a_read_outlives_a_server_that_dropped_every_pooled_connection(
         await pool.close()
 
 
-async def test_the_read_pool_takes_the_url_as_the_engine_does(
+async def test_the_direct_pool_takes_the_url_as_the_engine_does(
     database_url: str, settings: Settings
 ) -> None:
     """`sslmode=` from a hosting provider's URL becomes asyncpg's `ssl=` argument for
-    the read pool too, not a server setting the server refuses at login."""
+    the direct pool too, not a server setting the server refuses at login."""
     url = normalize_database_url(
         f"{database_url}{'&' if '?' in database_url else '?'}sslmode=disable"
     )
     assert "ssl=disable" in url
     engine = create_async_engine(url)
-    pool = await make_read_pool(engine, settings)
+    pool = await make_direct_pool(engine, settings)
     try:
-        reader = PoolReader(pool, acquire_timeout=5)
+        reader = DirectPool(pool, acquire_timeout=5)
         rows = await reader.fetch(_BY_TITLE_AND_STATE, state="new", title="nothing")
         assert rows == []
     finally:

@@ -1,0 +1,197 @@
+"""Statements below the ORM, for the hottest routes.
+
+The status link is the most requested page a reporter has and the public form the
+most abused one; a request that goes through a session, its transaction and
+SQLAlchemy's statement execution costs several times the statements themselves
+(docs/performance.md). Their statements are SQLAlchemy Core statements built once
+and compiled once (`Statement`), so a renamed column still fails at import, not in
+production, and they run on a plain asyncpg pool (`DirectPool`): a read as a single
+statement outside any transaction, a write in a short transaction of its own.
+
+The same `Statement` also runs through a session (`OnSession`), so the code that
+places a report is one piece whether the public form calls it on the pool
+(`OnConnection`) or the mail intake and the standby queue call it inside their
+session's transaction.
+
+A route takes a `DirectDep` (app/core/deps.py). The app's is the pool; tests that run
+the app inside their own rolled-back transaction go through that transaction instead
+(`DirectSession`), so they see what they wrote and nothing leaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+from sqlalchemy import ClauseElement, select
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+# Positional `$1` parameters, as asyncpg takes them.
+_DIALECT = asyncpg_dialect(paramstyle="numeric_dollar")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A statement compiled once: its SQL, the order of its named parameters, the
+    values of the ones the statement fixes itself (a literal), and the conversions
+    SQLAlchemy would apply to the values (JSON to text, say)."""
+
+    sql: str
+    parameters: tuple[str, ...]
+    converters: tuple[Callable[[Any], Any] | None, ...] = ()
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        if self.fixed:
+            values = {**self.fixed, **values}
+        if not self.converters:
+            return [values[name] for name in self.parameters]
+        return [
+            value if convert is None or value is None else convert(value)
+            for value, convert in zip(
+                (values[name] for name in self.parameters), self.converters, strict=True
+            )
+        ]
+
+
+def compile_query(statement: ClauseElement) -> Query:
+    compiled = statement.compile(dialect=_DIALECT)
+    order = tuple(getattr(compiled, "positiontup", None) or ())  # None without parameters
+    # The bind processors of the statement's types, by parameter (SQLCompiler's own
+    # table, what executing through SQLAlchemy would apply).
+    processors: Mapping[str, Any] = getattr(compiled, "_bind_processors", {})
+    converters = tuple(processors.get(name) for name in order)
+    binds = getattr(compiled, "binds", {})
+    fixed = {
+        name: compiled.params[name] for name in order if name in binds and not binds[name].required
+    }
+    return Query(compiled.string, order, converters if any(converters) else (), fixed)
+
+
+class Statement:
+    """A Core statement built once, runnable through a session as it is and on a plain
+    connection as SQL compiled once."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self.query = compile_query(statement)
+
+
+class Executor(Protocol):
+    """Where the statements of the report path run: a session or a plain connection,
+    always inside the caller's transaction."""
+
+    async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class OnSession:
+    session: AsyncSession
+
+    async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any:
+        return await self.session.scalar(statement.statement, dict(values))
+
+
+@dataclass(frozen=True)
+class OnConnection:
+    connection: asyncpg.Connection
+
+    async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any:
+        query = statement.query
+        return await self.connection.fetchval(query.sql, *query.arguments(values))
+
+
+class Direct(Protocol):
+    async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        """One statement on its own (autocommit)."""
+        ...
+
+    def transaction(self) -> Any:
+        """`async with direct.transaction() as executor:` a transaction that commits
+        when the block ends and rolls back on an exception."""
+        ...
+
+
+# What a pooled connection raises when its server went away while it waited in the
+# pool (a restart: the server's goodbye arrives between two reads).
+_LOST_CONNECTION = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
+
+class DirectPool:
+    """Statements on a pooled connection: reads outside any transaction, writes in a
+    transaction of their own."""
+
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float) -> None:
+        self.pool = pool
+        self.acquire_timeout = acquire_timeout
+
+    async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        arguments = query.arguments(values)
+        for attempt in (1, 2):
+            # A pool that gives no connection within the timeout raises TimeoutError,
+            # which the error handlers answer with 503 database_unavailable.
+            async with self.pool.acquire(timeout=self.acquire_timeout) as connection:
+                try:
+                    result: list[asyncpg.Record] = await connection.fetch(query.sql, *arguments)
+                except _LOST_CONNECTION:
+                    # The server went away (a restart): every idle connection of the
+                    # pool is as dead as this one. Each (this one included) is closed
+                    # and replaced when next released or taken, and a read can be run
+                    # again; if that fails too, the error is answered (503 when the
+                    # database is still away).
+                    await self.pool.expire_connections()
+                    if attempt == 2:
+                        raise
+                else:
+                    return result
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[OnConnection]:
+        async with self.pool.acquire(timeout=self.acquire_timeout) as connection:
+            try:
+                async with connection.transaction():
+                    yield OnConnection(connection)
+            except _LOST_CONNECTION:
+                # Not run again: a write whose commit was lost may have committed.
+                # The other idle connections are as dead; they are replaced.
+                await self.pool.expire_connections()
+                raise
+
+
+class DirectSession:
+    """The same on a session's connection, inside its transaction (the tests' apps):
+    a write's transaction is a savepoint there."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _connection(self) -> asyncpg.Connection:
+        connection = (
+            await (await self.session.connection()).get_raw_connection()
+        ).driver_connection
+        assert connection is not None
+        if not connection.is_in_transaction():
+            # SQLAlchemy begins its transaction with its first statement: begin it, so
+            # what is written here is inside it, not committed beside it.
+            await self.session.execute(select(1))
+        return connection
+
+    async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        connection = await self._connection()
+        result: list[asyncpg.Record] = await connection.fetch(query.sql, *query.arguments(values))
+        return result
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[OnConnection]:
+        connection = await self._connection()
+        async with connection.transaction():  # nested in the session's: a savepoint
+            yield OnConnection(connection)
