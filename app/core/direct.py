@@ -60,6 +60,15 @@ class Query:
 
 def compile_query(statement: ClauseElement) -> Query:
     compiled = statement.compile(dialect=_DIALECT)
+    prefetch = [
+        *getattr(compiled, "insert_prefetch", ()),
+        *getattr(compiled, "update_prefetch", ()),
+    ]
+    if prefetch:
+        # A default SQLAlchemy computes in Python (a timestamp from the app's clock)
+        # is not run below the ORM: such a column must be bound by the caller.
+        names = ", ".join(column.name for column in prefetch)
+        raise ValueError(f"bind the columns with Python-side defaults: {names}")
     order = tuple(getattr(compiled, "positiontup", None) or ())  # None without parameters
     # The bind processors of the statement's types, by parameter (SQLCompiler's own
     # table, what executing through SQLAlchemy would apply).
@@ -103,6 +112,18 @@ class OnConnection:
     async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any:
         query = statement.query
         return await self.connection.fetchval(query.sql, *query.arguments(values))
+
+
+async def below(session: AsyncSession) -> OnConnection:
+    """The session's own connection, to run statements below the ORM inside the
+    session's transaction (begun here if it was not: SQLAlchemy begins it with its
+    first statement, and what is written here must be inside it, not beside it)."""
+    raw = await (await session.connection()).get_raw_connection()
+    connection = raw.driver_connection
+    assert connection is not None
+    if not connection.is_in_transaction():
+        await session.execute(select(1))
+    return OnConnection(connection)
 
 
 class Direct(Protocol):
@@ -175,15 +196,7 @@ class DirectSession:
         self.session = session
 
     async def _connection(self) -> asyncpg.Connection:
-        connection = (
-            await (await self.session.connection()).get_raw_connection()
-        ).driver_connection
-        assert connection is not None
-        if not connection.is_in_transaction():
-            # SQLAlchemy begins its transaction with its first statement: begin it, so
-            # what is written here is inside it, not committed beside it.
-            await self.session.execute(select(1))
-        return connection
+        return (await below(self.session)).connection
 
     async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
         connection = await self._connection()

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, insert, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
@@ -26,7 +26,7 @@ from app.boards.placement import place_report
 from app.boards.routing import Candidate, route_email
 from app.core.clock import clock
 from app.core.config import Settings
-from app.core.direct import OnSession
+from app.core.direct import Statement, below
 from app.core.i18n import pick_language
 from app.inboxes.models import EmailInbox
 from app.intake.classify import classify
@@ -143,7 +143,18 @@ async def _replied_report(
     return None
 
 
-_RECORD = insert(cast(Table, ProcessedEmail.__table__))  # the values are bound per row
+# Built once, run below the ORM on the session's connection: every mail writes one.
+_RECORD = Statement(
+    insert(cast(Table, ProcessedEmail.__table__)).values(
+        {
+            name: bindparam(name)
+            for name in (
+                "email_inbox_id", "message_id", "content_hash", "imap_uid", "outcome",
+                "ticket_uuid", "standby_item_id", "processed_at", "created_at",
+            )
+        }
+    )
+)  # fmt: skip
 
 
 async def _record(
@@ -154,7 +165,8 @@ async def _record(
     result: IngestResult,
 ) -> IngestResult:
     message_id = mail.message_id[:998]
-    await session.execute(
+    now = clock.now()
+    await (await below(session)).scalar(
         _RECORD,
         {
             "email_inbox_id": inbox.id,
@@ -164,7 +176,8 @@ async def _record(
             "outcome": result.outcome,
             "ticket_uuid": result.ticket_uuid,
             "standby_item_id": result.standby_item_id,
-            "processed_at": clock.now(),
+            "processed_at": now,
+            "created_at": now,
         },
     )
     log.info("email processed", extra={"outcome": result.outcome, "imap_uid": uid})
@@ -354,7 +367,7 @@ async def _decide(
         email_message_id=mail.message_id[:998],
     )
     placed = await place_report(
-        OnSession(session),
+        await below(session),
         settings,
         to=Destination.of(board, inbox),
         report=report,

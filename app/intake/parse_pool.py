@@ -1,11 +1,14 @@
 """Parsing mail in other processes, so parsing uses every core and a slow or hostile
 message never holds the event loop that serves the API.
 
-A pool of `processes` (default: the CPU count) parses a batch at once; each result is
-the IncomingEmail or the exception its parse raised. With `processes=0` messages are
-parsed in a thread of this process instead (through `app.intake.ingest.parse_email`,
-so a test can replace the parser). A pool whose process died (a parser crash) is
-replaced, and the messages it held are reported as failed.
+A pool of `processes` (default: the CPU count) parses a batch at once, in one share
+per process (one job per message cost more in passing it between processes than in
+parsing it); each result is the IncomingEmail or the exception its parse raised.
+With `processes=0` messages are parsed in a thread of this process instead (through
+`app.intake.ingest.parse_email`, so a test can replace the parser). A pool whose
+process died (a parser crash) is replaced; the messages of the share it held are
+parsed again one job each, so only the message that kills a process is reported as
+failed.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from app.intake.parse import IncomingEmail, parse_email
 
@@ -23,8 +27,13 @@ Parsed = IncomingEmail | Exception
 
 
 class ParsePool:
-    def __init__(self, processes: int | None = None) -> None:
+    def __init__(
+        self,
+        processes: int | None = None,
+        parse: Callable[[bytes | bytearray], IncomingEmail] = parse_email,
+    ) -> None:
         self.processes = (os.cpu_count() or 1) if processes is None else processes
+        self.parse_one = parse  # a module-level function: the processes import it
         self._pool: ProcessPoolExecutor | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -36,6 +45,14 @@ class ParsePool:
             )
         return self._pool
 
+    def start(self) -> None:
+        """Start the processes now, if they are not running (each imports the parser
+        once, which takes a while), so the first mail does not wait for them."""
+        if self.processes and self._pool is None:
+            executor = self._executor()
+            for _ in range(self.processes):
+                executor.submit(_ready)
+
     async def parse(self, raws: Sequence[bytes | bytearray]) -> list[Parsed]:
         if not raws:
             return []
@@ -43,23 +60,66 @@ class ParsePool:
             from app.intake import ingest
 
             return [await _in_thread(ingest.parse_email, raw) for raw in raws]
+        size = -(-len(raws) // self.processes)  # ceiling division
+        shares = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        parsed: list[Parsed] = []
+        jobs = [(self.parse_one, share) for share in shares]
+        for share, result in zip(shares, await self._run(_parse_share, jobs), strict=True):
+            if isinstance(result, BrokenProcessPool):
+                # A message of this share killed its process: one job per message now.
+                parsed.extend(await self._parse_one_by_one(share))
+            elif isinstance(result, list):
+                parsed.extend(result)
+            else:
+                parsed.extend(result for _ in share)
+        return parsed
+
+    async def _parse_one_by_one(self, raws: list[bytes | bytearray]) -> list[Parsed]:
+        """One job at a time: a message that kills its process again breaks the pool
+        under no other message."""
+        parsed: list[Parsed] = []
+        for raw in raws:
+            [result] = await self._run(self.parse_one, [raw])
+            parsed.append(result)
+        return parsed
+
+    async def _run(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        """`function` of each item in the pool; each result or the exception raised.
+        A pool whose process died is replaced."""
         executor = self._executor()
-        futures = [asyncio.wrap_future(executor.submit(parse_email, raw)) for raw in raws]
+        futures = [asyncio.wrap_future(executor.submit(function, item)) for item in items]
         results = await asyncio.gather(*futures, return_exceptions=True)
         if any(isinstance(r, BrokenProcessPool) for r in results):
             self.close()
-        parsed: list[Parsed] = []
         for result in results:
-            if isinstance(result, IncomingEmail | Exception):
-                parsed.append(result)
-            else:  # a BaseException (cancellation, exit) is not the message's fault
-                raise result
-        return parsed
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result  # a BaseException (cancellation, exit) is not the message's fault
+        return results
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ready() -> None:
+    """Nothing: run once per process to start it (importing this module imports the
+    parser)."""
+
+
+def _parse_share(
+    job: tuple[Callable[[bytes | bytearray], IncomingEmail], list[bytes | bytearray]],
+) -> list[Parsed]:
+    """Parse each message of a share in this process; a parse that raises is that
+    message's result."""
+    parse, raws = job
+    results: list[Parsed] = []
+    for raw in raws:
+        try:
+            results.append(parse(raw))
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 async def _in_thread(

@@ -6,7 +6,8 @@ the server offers IMAP IDLE, stays connected and wakes up as soon as mail arrive
 (renewing its lease every cycle) for up to SESSION_SECONDS; without IDLE it polls
 again after the inbox's interval. New mail is fetched, parsed (in other processes)
 and written in batches: one transaction per batch, and the batch is flagged \\Seen
-only after it committed.
+only after it committed. While a batch is written, the next one is fetched and
+parsed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
@@ -55,6 +57,18 @@ FETCH_BATCH = 100
 BATCH_BYTES = 8 * 1024 * 1024
 # After handing an inbox back, a worker leaves it to the others for this long.
 HANDOVER_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A batch read from the mailbox: its UIDs in order, their sizes, the messages
+    downloaded and parsed, and the headers of those too large to download."""
+
+    uids: list[int]
+    sizes: dict[int, int]
+    raws: dict[int, bytes | bytearray]
+    parsed: dict[int, Parsed]
+    heads: dict[int, bytes]
 
 
 class SettingsChanged(Exception):
@@ -111,6 +125,8 @@ class InboxPoller:
                 limit=CLAIM_BATCH,
                 values={"lease_owner": self.owner},
             )
+        if claimed:
+            self.parser.start()  # while the sessions connect
         for inbox in claimed:
             self.sessions[inbox.id] = asyncio.create_task(self.run_session(inbox.id, claimed_at))
         return len(claimed)
@@ -242,67 +258,93 @@ class InboxPoller:
             assert inbox.last_seen_uid is not None
             uids = await box.uids_after(inbox.last_seen_uid)
             position = inbox.last_seen_uid
-        for chunk in _chunks(uids, FETCH_BATCH):
-            sizes = await box.sizes(chunk)
-            for batch in _by_bytes(chunk, sizes, self.settings.MAX_MESSAGE_BYTES):
-                # Keep the lease alive through a long backlog; stop if it was lost.
-                if not await self._renew(inbox_id):
-                    raise ImapError("the inbox was handed to another worker", retryable=True)
-                # New UIDs are handled in ascending order: after a batch, everything up
-                # to its last UID is done (a fresh start moves it only at the end).
-                done_up_to = None if fresh else max(position, batch[-1])
-                await self._handle_batch(inbox_id, box, batch, sizes, done_up_to)
-                position = done_up_to or position
+        batches = self._batches(box, uids)
+        fetched = await self._fetch_next(box, batches)
+        while fetched is not None:
+            # Keep the lease alive through a long backlog; stop if it was lost.
+            if not await self._renew(inbox_id):
+                raise ImapError("the inbox was handed to another worker", retryable=True)
+            # The next batch is read and parsed while this one is written: the IMAP
+            # connection and the parse pool work while the database does.
+            following = asyncio.ensure_future(self._fetch_next(box, batches))
+            try:
+                await self._store(inbox_id, fetched)
+                upcoming = await following
+            except BaseException:
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
+                raise
+            # New UIDs are handled in ascending order: after a batch, everything up to
+            # its last UID is done (a fresh start moves it only at the end).
+            done_up_to = None if fresh else max(position, fetched.uids[-1])
+            await self._finish(inbox_id, box, fetched, done_up_to)
+            position = done_up_to or position
+            fetched = upcoming
         # On a fresh start the unseen UIDs may be scattered below UIDNEXT: the position
         # moves only once all of them are handled (a crash before that reads them again,
         # and de-duplication skips what was done).
         await self._update(inbox_id, uid_validity=box.uid_validity, last_seen_uid=position)
         return len(uids)
 
-    async def _handle_batch(
-        self,
-        inbox_id: int,
-        box: ImapMailbox,
-        uids: list[int],
-        sizes: dict[int, int],
-        position: int | None,
-    ) -> None:
-        """Fetch a batch in one command, parse it in the parse pool, write its outcomes
-        in one transaction, flag it \\Seen in one command, then save the new `position`.
-        A crash before the commit leaves all of it unseen to read again; after it,
-        de-duplication skips what was done."""
+    async def _batches(
+        self, box: ImapMailbox, uids: list[int]
+    ) -> AsyncIterator[tuple[list[int], dict[int, int]]]:
+        """The UIDs in batches, each with its messages' sizes (one FETCH of sizes per
+        FETCH_BATCH messages)."""
+        for chunk in _chunks(uids, FETCH_BATCH):
+            sizes = await box.sizes(chunk)
+            for batch in _by_bytes(chunk, sizes, self.settings.MAX_MESSAGE_BYTES):
+                yield batch, sizes
+
+    async def _fetch_next(
+        self, box: ImapMailbox, batches: AsyncIterator[tuple[list[int], dict[int, int]]]
+    ) -> Fetched | None:
+        """The next batch fetched in one command and parsed in the parse pool; None
+        after the last. Nothing is flagged or written here."""
+        following = await anext(batches, None)
+        if following is None:
+            return None
+        uids, sizes = following
         limit = self.settings.MAX_MESSAGE_BYTES
         large = [uid for uid in uids if sizes.get(uid, 0) > limit]
         raws = await box.fetch_many([uid for uid in uids if uid not in large])
         heads = {uid: head for uid in large if (head := await box.fetch_header(uid)) is not None}
         parsed = dict(zip(raws, await self.parser.parse(list(raws.values())), strict=True))
+        return Fetched(uids, sizes, raws, parsed, heads)
+
+    async def _store(self, inbox_id: int, batch: Fetched) -> None:
+        """Write a batch's outcomes in one transaction. A crash before the commit
+        leaves all of it unseen to read again; after it, de-duplication skips what
+        was done."""
         try:
-            await self._write_batch(inbox_id, uids, raws, parsed, heads, sizes)
+            await self._write_batch(inbox_id, batch)
         except Exception as exc:
             if database_unavailable_cause(exc) is not None:
                 raise  # the database, not the mail: left unseen, read again later
             # A message broke the pipeline: write the batch again, each message on its
             # own, so only that one is kept aside as unreadable.
             log.warning("a batch failed; handling its messages one by one")
-            await self._write_batch(inbox_id, uids, raws, parsed, heads, sizes, one_by_one=True)
+            await self._write_batch(inbox_id, batch, one_by_one=True)
         failpoint("ingest.after_commit")
-        await box.mark_seen_many([uid for uid in uids if uid in raws or uid in heads])
+
+    async def _finish(
+        self, inbox_id: int, box: ImapMailbox, batch: Fetched, position: int | None
+    ) -> None:
+        """Flag a written batch \\Seen in one command, then save the new `position`."""
+        await box.mark_seen_many(
+            [uid for uid in batch.uids if uid in batch.raws or uid in batch.heads]
+        )
         failpoint("ingest.after_seen")
         if position is not None:
             # Only now: a batch committed but not flagged is read again (and skipped).
             await self._update(inbox_id, last_seen_uid=position)
 
     async def _write_batch(
-        self,
-        inbox_id: int,
-        uids: list[int],
-        raws: dict[int, bytes | bytearray],
-        parsed: dict[int, Parsed],
-        heads: dict[int, bytes],
-        sizes: dict[int, int],
-        *,
-        one_by_one: bool = False,
+        self, inbox_id: int, batch: Fetched, *, one_by_one: bool = False
     ) -> None:
+        uids, raws, parsed, heads, sizes = (
+            batch.uids, batch.raws, batch.parsed, batch.heads, batch.sizes
+        )  # fmt: skip
         async with self.sessionmaker() as session, session.begin():
             inbox = await session.get_one(EmailInbox, inbox_id)
             mails = [m for m in parsed.values() if isinstance(m, IncomingEmail)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -82,3 +83,33 @@ async def test_the_direct_pool_takes_the_url_as_the_engine_does(
     finally:
         await pool.close()
         await engine.dispose()
+
+
+def test_a_statement_whose_python_defaults_would_be_skipped_is_refused_at_compile() -> None:
+    """Below the ORM nothing computes a column's Python-side default (the timestamps
+    from the app's clock): a statement that leaves one unbound fails where it is built."""
+    from sqlalchemy import insert
+
+    from app.intake.models import ProcessedEmail
+
+    with pytest.raises(ValueError, match="created_at"):
+        compile_query(insert(ProcessedEmail).values(message_id=bindparam("message_id")))
+
+
+STAMPS = ("created_at", "updated_at", "next_attempt_at")
+
+
+def test_literals_and_conversions_travel_with_the_compiled_query() -> None:
+    """A literal of the statement is bound by the query itself, and a JSON value is
+    serialised as executing through SQLAlchemy would."""
+    from sqlalchemy import insert, literal
+
+    from app.outbox.models import OutgoingEmail
+
+    query = compile_query(select(literal("fixed"), bindparam("n")))
+    assert query.arguments({"n": 1}) == ["fixed", 1]
+    headers = compile_query(
+        insert(OutgoingEmail).values({name: bindparam(name) for name in ("headers", *STAMPS)})
+    )
+    arguments = headers.arguments({"headers": {"X-A": "b"}, **dict.fromkeys(STAMPS)})
+    assert '{"X-A": "b"}' in [a for a in arguments if isinstance(a, str)], arguments
