@@ -109,8 +109,8 @@ class Settings(BaseSettings):
     # request costs the database more than waiting for a pooled one.
     DB_POOL_SIZE: int = Field(default=20, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=0, ge=0)
-    # The busiest public reads (the status link) go through a small pool of their
-    # own, without SQLAlchemy (app/core/direct.py).
+    # The busiest public routes (the status link, the public form) go through a
+    # small pool of their own, without SQLAlchemy (app/core/direct.py).
     DB_READ_POOL_SIZE: int = Field(default=10, ge=1)
     # A database that does not answer must cost a request seconds, not minutes: how
     # long to wait for a free pooled connection, for a new connection, and for one
