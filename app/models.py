@@ -3,7 +3,7 @@
 from app.auth.models import Manager, ManagerToken
 from app.boards.models import Board, BoardKeyword
 from app.core.orm import Base
-from app.inboxes.models import EmailInbox
+from app.inboxes.models import EmailInbox, InboxOAuthGrant, InboxOAuthRequest
 from app.intake.models import ProcessedEmail
 from app.integrations.models import ExternalTicket
 from app.outbox.models import OutgoingEmail
@@ -17,6 +17,8 @@ __all__ = [
     "BoardKeyword",
     "EmailInbox",
     "ExternalTicket",
+    "InboxOAuthGrant",
+    "InboxOAuthRequest",
     "Manager",
     "ManagerToken",
     "OutgoingEmail",

@@ -22,6 +22,7 @@ from app.core.direct import Direct, DirectSession
 from app.main import create_app
 from tests.database import DatabaseServer, database_server
 from tests.dovecot import Dovecot, running_dovecot
+from tests.fakes.oauth import FakeOAuthProvider
 from tests.processes import Server, run_cli, serve, served_env
 from tests.smtp import SmtpServer, running_smtp_server
 
@@ -122,6 +123,33 @@ def smtp_server() -> Iterator[SmtpServer]:
 def dovecot() -> Iterator[Dovecot]:
     """One real Dovecot for the run; each test takes mailboxes of its own (add_user)."""
     with running_dovecot(free_port()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def oauth_provider() -> Iterator[FakeOAuthProvider]:
+    """One Google/Microsoft-style OAuth2 provider for the run: each test adds accounts of
+    its own (unique emails); change its knobs with monkeypatch so they are put back."""
+    with FakeOAuthProvider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def oauth_dovecot(oauth_provider: FakeOAuthProvider) -> Iterator[Dovecot]:
+    """A Dovecot that also takes XOAUTH2/OAUTHBEARER, checking tokens with
+    `oauth_provider` (the login must be the account's mailbox)."""
+    with running_dovecot(free_port(), oauth_provider.introspection_url) as server:
+        yield server
+
+
+@pytest.fixture
+def oauth_smtp_server(oauth_provider: FakeOAuthProvider) -> Iterator[SmtpServer]:
+    """An SMTP server taking only XOAUTH2 with `oauth_provider`'s access tokens."""
+
+    def valid(user: str, token: str) -> bool:
+        return oauth_provider.valid_mailbox(token) == user
+
+    with running_smtp_server(free_port(), oauth=valid) as server:
         yield server
 
 

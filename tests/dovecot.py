@@ -24,14 +24,14 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 auth_failure_delay = 0
 first_valid_uid = 1
 mail_location = maildir:{root}/mail/%u
-# Every login exists, with one password: tests make mailboxes by naming them.
+{oauth_passdb}# Every login exists, with one password: tests make mailboxes by naming them.
 passdb {{
   driver = static
-  args = password={password}
+  args = password={password}{static_mechanisms}
 }}
 userdb {{
   driver = static
@@ -51,11 +51,36 @@ service anvil {{
   chroot =
 }}
 """
+# With an introspection URL: XOAUTH2/OAUTHBEARER logins checked by the OAuth provider,
+# which must answer with the login as `username`; passwords still open every mailbox.
+OAUTH_PASSDB = """\
+# No auth penalty: repeated failures from one IP would wait 4, 8, 15 s more each time,
+# and so would every login after them. (login_trusted_networks does not skip it in 2.3.)
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+OAUTH2_ARGS = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+force_introspection = yes
+"""
 
 
 class Dovecot:
     def __init__(self, root: Path, port: int) -> None:
         self.root, self.host, self.port = root, "127.0.0.1", port
+        self.config = root / "dovecot.conf"
 
     def add_user(self) -> tuple[str, str]:
         """A new, empty mailbox of its own: (login, password)."""
@@ -91,6 +116,20 @@ class Dovecot:
         finally:
             client.logout()
 
+    def kick(self, login: str) -> bool:
+        """End the user's IMAP sessions (each gets `* BYE Server shutting down.`);
+        False if the user had none."""
+        doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
+        result = subprocess.run(
+            [doveadm, "-c", str(self.config), "kick", login],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        # 68 (EX_NOUSER): "no users kicked"
+        assert result.returncode in (0, 68), result.stderr or result.stdout
+        return result.returncode == 0
+
     def flags(self, login: str, password: str) -> dict[int, str]:
         client = self._connect(login, password)
         try:
@@ -122,7 +161,8 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float 
 
 
 @contextmanager
-def running_dovecot(port: int) -> Iterator[Dovecot]:
+def running_dovecot(port: int, introspection_url: str | None = None) -> Iterator[Dovecot]:
+    """Dovecot on `port`; with `introspection_url`, OAuth2 sign-in too (see OAUTH_PASSDB)."""
     binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
     assert os.path.exists(binary), "Dovecot is missing: `make test` installs dovecot-imapd"
     # Dovecot's helpers run as other users: the folder must be reachable by them.
@@ -130,7 +170,19 @@ def running_dovecot(port: int) -> Iterator[Dovecot]:
     root.chmod(0o755)
     (root / "mail").mkdir(mode=0o777)
     (root / "mail").chmod(0o777)
-    (root / "dovecot.conf").write_text(CONFIG.format(root=root, port=port, password=PASSWORD))
+    oauth = {"oauth_mechanisms": "", "oauth_passdb": "", "static_mechanisms": ""}
+    if introspection_url is not None:
+        args = root / "dovecot-oauth2.conf.ext"
+        args.write_text(OAUTH2_ARGS.format(url=introspection_url))
+        args.chmod(0o644)  # read by the auth process, which is not root
+        oauth = {
+            "oauth_mechanisms": " xoauth2 oauthbearer",
+            "oauth_passdb": OAUTH_PASSDB.format(root=root),
+            "static_mechanisms": "\n  mechanisms = plain login",
+        }
+    (root / "dovecot.conf").write_text(
+        CONFIG.format(root=root, port=port, password=PASSWORD, **oauth)
+    )
     process = subprocess.Popen(
         [binary, "-F", "-c", str(root / "dovecot.conf")],
         stdout=subprocess.DEVNULL,

@@ -30,7 +30,12 @@ TEN_TABLES = {
     "processed_emails",
 }
 # Tables beyond the PRD's ten that features need for durable state of their own.
-FEATURE_TABLES = {"outgoing_emails", "rate_limit_counters"}
+FEATURE_TABLES = {
+    "outgoing_emails",
+    "rate_limit_counters",
+    "inbox_oauth_grants",
+    "inbox_oauth_requests",
+}
 ALL_TABLES = TEN_TABLES | FEATURE_TABLES
 
 

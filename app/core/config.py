@@ -100,6 +100,21 @@ class Settings(BaseSettings):
     # Mail larger than this is not parsed: it waits in standby (reason too_large).
     MAX_MESSAGE_BYTES: int = Field(default=25 * 1024 * 1024, ge=1024)
 
+    # Mailboxes on Google Workspace and Microsoft 365 sign in with OAuth2 (docs/email.md):
+    # the app registered with each provider, its redirect URI
+    # {PUBLIC_BASE_URL}/api/v1/inboxes/oauth2/callback. A provider without a client id
+    # is not offered. MICROSOFT_OAUTH_TENANT: the directory (tenant) id, or "common".
+    GOOGLE_OAUTH_CLIENT_ID: str | None = None
+    GOOGLE_OAUTH_CLIENT_SECRET: str | None = None
+    MICROSOFT_OAUTH_CLIENT_ID: str | None = None
+    MICROSOFT_OAUTH_CLIENT_SECRET: str | None = None
+    MICROSOFT_OAUTH_TENANT: str = Field(default="common", pattern=r"^[A-Za-z0-9.\-]{1,100}$")
+    # Where the providers' sign-in pages and token endpoints are (tests point them at a
+    # local stand-in; nobody else needs to change them).
+    GOOGLE_OAUTH_AUTHORIZE_URL: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    GOOGLE_OAUTH_TOKEN_URL: str = "https://oauth2.googleapis.com/token"
+    MICROSOFT_OAUTH_AUTHORITY: str = "https://login.microsoftonline.com"
+
     TRELLO_API_BASE_URL: str = "https://api.trello.com"
     INTEGRATION_TIMEOUT_SECONDS: float = Field(default=15, gt=0)
     FORWARD_MAX_ATTEMPTS: int = Field(default=5, ge=1)
@@ -139,7 +154,13 @@ class Settings(BaseSettings):
             raise ValueError("must be an absolute http(s) URL such as https://help.example.com")
         return value.rstrip("/")
 
-    @field_validator("DATABASE_URL")
+    @field_validator(
+        "DATABASE_URL",
+        "GOOGLE_OAUTH_CLIENT_ID",
+        "GOOGLE_OAUTH_CLIENT_SECRET",
+        "MICROSOFT_OAUTH_CLIENT_ID",
+        "MICROSOFT_OAUTH_CLIENT_SECRET",
+    )
     @classmethod
     def _empty_is_unset(cls, value: str | None) -> str | None:
         return value or None

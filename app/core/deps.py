@@ -42,6 +42,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """For work that needs several short transactions of its own, with remote calls
+    between them (an inbox's token refresh, a provider's sign-in callback)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker
+
+
+SessionmakerDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)]
+
+
 # A plain `async def` returning what the lifespan made: a generator dependency with
 # its exit stack costs more than the status link's read itself.
 async def get_direct(request: Request) -> Direct:

@@ -232,6 +232,22 @@ class InboxNameTaken(Conflict):
     detail = "You already have an inbox with this name."
 
 
+class OAuthNotConfigured(Conflict):
+    code = "oauth_provider_not_configured"
+    detail = (
+        "Signing in with this provider is not set up on this server: the operator sets its "
+        "client id and secret (docs/email.md)."
+    )
+
+
+class SignsInWithOAuth(Conflict):
+    code = "inbox_signs_in_with_oauth2"
+    detail = (
+        "This inbox signs in with its provider, not a password: reconnect it, or set "
+        "auth_kind to password to use passwords instead."
+    )
+
+
 # --- standby ----------------------------------------------------------------
 
 

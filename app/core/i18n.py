@@ -61,6 +61,10 @@ SUBJECTS: dict[str, dict[str, str]] = {
         "en": "Your report is now {state_label}: {title}",
         "pl": "Status Twojego zgłoszenia: {state_label} – {title}",
     },
+    "inbox_signin_problem": {
+        "en": "Your inbox {inbox_name} needs you",
+        "pl": "Skrzynka {inbox_name} wymaga Twojej uwagi",
+    },
 }
 
 STATE_LABELS: dict[str, dict[str, str]] = {

@@ -7,12 +7,13 @@ refused the username or password") and whether a later retry can help.
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from aioimaplib import aioimaplib
 
@@ -48,9 +49,22 @@ def _literals_by_uid(lines: Sequence[bytes | bytearray]) -> dict[int, bytes | by
 
 
 class ImapError(Exception):
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
+    """`retryable`: trying again later can help. `token_refused`: the server turned
+    down an OAuth2 access token (a fresh one may pass). `bye`: the server ended the
+    conversation itself, saying so (BYE), rather than the connection breaking."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = True,
+        token_refused: bool = False,
+        bye: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.token_refused = token_refused
+        self.bye = bye
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,9 @@ class ImapSettings:
     username: str | None
     password: str | None
     folder: str = "INBOX"
+    # Set for an oauth2 inbox: SASL XOAUTH2 with `username` (the mailbox, which for a
+    # Microsoft shared mailbox is not the account that signed in) instead of LOGIN.
+    access_token: str | None = field(default=None, repr=False)
     # False for hosts a manager typed (unless ALLOW_PRIVATE_NETWORK_TARGETS): loopback,
     # private and metadata addresses are refused after DNS (core/outbound.py).
     allow_private: bool = True
@@ -72,6 +89,36 @@ class ImapSettings:
 def _text(response: aioimaplib.Response) -> str:
     parts = [bytes(line).decode("utf-8", "replace") for line in response.lines if len(line) < 500]
     return " ".join(" ".join(parts).split())[:300]
+
+
+def _capabilities(response: aioimaplib.Response) -> set[str]:
+    found: set[str] = set()
+    for line in response.lines:
+        text = bytes(line).decode("ascii", "replace")
+        if "CAPABILITY" in text:
+            found |= set(text.split("CAPABILITY", 1)[1].strip(" []").split())
+    return found
+
+
+class _Protocol(aioimaplib.IMAP4ClientProtocol):
+    """aioimaplib's protocol, answering the error challenge of a failed SASL exchange:
+    a server that refuses an XOAUTH2 token sends `+ <base64 JSON>` and waits for an
+    empty line before its NO. aioimaplib never sends one, so a bad token would hang
+    until the command's timeout."""
+
+    said_bye = False
+
+    def _handle_line(self, line: bytes, current_cmd: aioimaplib.Command) -> Any:
+        if line.startswith(b"* BYE"):
+            self.said_bye = True  # the server ends the session (and says why)
+        return super()._handle_line(line, current_cmd)
+
+    def _continuation(self, line: bytes) -> None:
+        command = self.pending_sync_command
+        if command is not None and command.name == "AUTHENTICATE" and self.transport:
+            self.transport.write(b"\r\n")
+            return
+        super()._continuation(line)
 
 
 class _ConnectedIMAP4(aioimaplib.IMAP4):
@@ -101,7 +148,7 @@ class _ConnectedIMAP4(aioimaplib.IMAP4):
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         local_loop = loop if loop is not None else asyncio.get_running_loop()
-        self.protocol = aioimaplib.IMAP4ClientProtocol(local_loop, conn_lost_cb)
+        self.protocol = _Protocol(local_loop, conn_lost_cb)
         self._client_task = local_loop.create_task(
             local_loop.create_connection(
                 lambda: self.protocol,
@@ -159,7 +206,9 @@ class ImapMailbox:
         except Exception as exc:
             await self.close()
             raise ImapError(describe_connection_error(exc, s.host, s.port, s.security)) from None
-        if s.username:
+        if s.access_token is not None:
+            await self._xoauth2(s.username or "", s.access_token)
+        elif s.username:
             response = await self._run(self.client.login(s.username, s.password or ""))
             if response.result != "OK":
                 await self.close()
@@ -179,6 +228,27 @@ class ImapMailbox:
                 self.uid_validity = int(match.group(1))
             if match := _UIDNEXT.search(bytes(line)):
                 self.uid_next = int(match.group(1))
+
+    async def _xoauth2(self, user: str, token: str) -> None:
+        """SASL XOAUTH2 with the initial response; the token never reaches a log."""
+        assert self.client is not None
+        protocol = self.client.protocol
+        sasl = base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode()).decode()
+        command = aioimaplib.Command(
+            "AUTHENTICATE", protocol.new_tag(), "XOAUTH2", sasl, loop=protocol.loop
+        )
+        response = await self._run(protocol.execute(command, scrub=sasl))
+        if response.result != "OK":
+            await self.close()
+            reason = _text(response) or response.result
+            raise ImapError(
+                f"The server refused the sign-in token for {user} ({reason}).",
+                # [UNAVAILABLE]: the server could not check it just now.
+                retryable="UNAVAILABLE" in reason.upper(),
+                token_refused="UNAVAILABLE" not in reason.upper(),
+            )
+        protocol.state = aioimaplib.AUTH
+        protocol.capabilities |= _capabilities(response)
 
     async def _starttls(self) -> None:
         assert self.client is not None
@@ -207,6 +277,10 @@ class ImapMailbox:
             self._lost.set_result(None)
 
     @property
+    def _said_bye(self) -> bool:
+        return self.client is not None and getattr(self.client.protocol, "said_bye", False)
+
+    @property
     def lost(self) -> bool:
         """The server closed the connection (or it broke)."""
         return self._lost is not None and self._lost.done()
@@ -222,6 +296,8 @@ class ImapMailbox:
                 return task.result()
         finally:
             task.cancel()
+        if self._said_bye:
+            raise ImapError("The server ended the IMAP session (BYE).", bye=True)
         raise ImapError("The IMAP conversation broke off: the server closed the connection.")
 
     async def _run(self, awaitable: Awaitable[aioimaplib.Response]) -> aioimaplib.Response:
@@ -347,7 +423,9 @@ class ImapMailbox:
         except TimeoutError:
             new_mail = False
         except (aioimaplib.Abort, OSError) as exc:
-            raise ImapError(f"IDLE broke off: {type(exc).__name__} {exc}") from None
+            raise ImapError(
+                f"IDLE broke off: {type(exc).__name__} {exc}", bye=self._said_bye
+            ) from None
         finally:
             if client.has_pending_idle() and not self.lost:
                 client.idle_done()

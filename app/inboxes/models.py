@@ -15,11 +15,26 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.orm import Base, Timestamps, one_of
+from app.core.orm import Base, CreatedAt, Timestamps, one_of
 
 SECURITY_MODES = ("ssl", "starttls", "none")
+AUTH_KINDS = ("password", "oauth2")
+OAUTH_PROVIDERS = ("google", "microsoft")
+# What an inbox's OAuth2 grant can do now (app/inboxes/grants.py):
+#   connected         tokens work;
+#   retrying          the provider could not be reached or failed: tried again later;
+#   smtp_disabled     reading works, but the tenant refuses SMTP AUTH (5.7.139);
+#   reconnect_needed  the grant is revoked or expired: only the manager can fix it;
+#   consent_required  the provider wants (admin) consent first.
+GRANT_STATUSES = ("connected", "retrying", "smtp_disabled", "reconnect_needed", "consent_required")
+# The statuses in which mail is still read: the others stop retrying.
+READABLE_GRANT_STATUSES = ("connected", "retrying", "smtp_disabled")
+ACCESS_TOKEN_CONTEXT = "inbox_oauth_grants.access_token"
+REFRESH_TOKEN_CONTEXT = "inbox_oauth_grants.refresh_token"
+CODE_VERIFIER_CONTEXT = "inbox_oauth_requests.code_verifier"
 # Associated data of the encrypted passwords: a value moved to another column fails.
 IMAP_PASSWORD_CONTEXT = "email_inboxes.imap_password"
 SMTP_PASSWORD_CONTEXT = "email_inboxes.smtp_password"
@@ -48,6 +63,10 @@ class EmailInbox(Timestamps, Base):
     smtp_username: Mapped[str | None] = mapped_column(Text)
     smtp_password_encrypted: Mapped[str | None] = mapped_column(Text)
 
+    # password: the usernames and passwords above; oauth2: a token from the provider
+    # (inbox_oauth_grants), the usernames naming the mailbox.
+    auth_kind: Mapped[str] = mapped_column(Text, server_default="password")
+
     is_active: Mapped[bool] = mapped_column(server_default=text("true"))
     poll_interval_seconds: Mapped[int] = mapped_column(Integer, server_default="60")
 
@@ -61,6 +80,11 @@ class EmailInbox(Timestamps, Base):
     lease_until: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(Text)
 
+    # An oauth2 inbox's tokens; loaded only where asked for (the routes).
+    grant: Mapped[InboxOAuthGrant | None] = relationship(
+        lazy="raise", uselist=False, passive_deletes=True
+    )
+
     # Health.
     last_polled_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -68,6 +92,7 @@ class EmailInbox(Timestamps, Base):
 
     __table_args__ = (
         CheckConstraint(one_of("imap_security", SECURITY_MODES), name="imap_security"),
+        CheckConstraint(one_of("auth_kind", AUTH_KINDS), name="auth_kind"),
         CheckConstraint(one_of("smtp_security", SECURITY_MODES), name="smtp_security"),
         CheckConstraint("imap_port BETWEEN 1 AND 65535", name="imap_port"),
         CheckConstraint("smtp_port BETWEEN 1 AND 65535", name="smtp_port"),
@@ -78,3 +103,63 @@ class EmailInbox(Timestamps, Base):
         # The poller claims due, active inboxes in next_poll_at order.
         Index("ix_email_inboxes_due", "next_poll_at", postgresql_where="is_active"),
     )
+
+
+class InboxOAuthGrant(Timestamps, Base):
+    """An oauth2 inbox's tokens and their health: one row per inbox.
+
+    The refresh is leased (`lease_until`, `lease_owner`) so that one worker, in one
+    replica, refreshes an inbox's token at a time; the token endpoint is called
+    outside any transaction, and its answer (with a rotated refresh token) is saved in
+    one transaction before the new access token is used."""
+
+    __tablename__ = "inbox_oauth_grants"
+
+    email_inbox_id: Mapped[int] = mapped_column(
+        ForeignKey("email_inboxes.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(Text)
+    refresh_token_encrypted: Mapped[str] = mapped_column(Text)
+    access_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None]
+    refreshed_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(Text, server_default="connected")
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    # After a failure that may pass (the provider unreachable), no refresh before this.
+    retry_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The status the manager was last told about by mail: each problem is told once.
+    alerted_status: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint(one_of("provider", OAUTH_PROVIDERS), name="provider"),
+        CheckConstraint(one_of("status", GRANT_STATUSES), name="status"),
+        # The daily refresh of idle inboxes looks for the stalest grants.
+        Index("ix_inbox_oauth_grants_refreshed_at", "refreshed_at"),
+    )
+
+
+class InboxOAuthRequest(CreatedAt, Base):
+    """A sign-in started at a provider and not finished yet: the callback finds it by
+    its `state` (stored hashed) and takes it once. For a new inbox `inbox` holds the
+    settings the manager chose; for a reconnect, `email_inbox_id` names the inbox."""
+
+    __tablename__ = "inbox_oauth_requests"
+
+    state_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    manager_id: Mapped[int] = mapped_column(
+        ForeignKey("managers.id", ondelete="CASCADE"), index=True
+    )
+    email_inbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_inboxes.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(Text)
+    code_verifier_encrypted: Mapped[str] = mapped_column(Text)
+    inbox: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    __table_args__ = (CheckConstraint(one_of("provider", OAUTH_PROVIDERS), name="provider"),)

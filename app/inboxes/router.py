@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, Response, status
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel
 
 from app.auth.deps import CurrentManager
-from app.core.deps import Cursor, Limit, SessionDep, SettingsDep
+from app.core.deps import Cursor, Limit, SessionDep, SessionmakerDep, SettingsDep
 from app.core.errors import ERROR_RESPONSES, Accepted, error_responses
 from app.core.ids import ObjectId
 from app.core.pagination import DEFAULT_LIMIT, Page
-from app.inboxes import service
-from app.inboxes.schemas import InboxCreate, InboxRead, InboxTestResult, InboxUpdate, inbox_read
+from app.inboxes import connect, grants, oauth, service
+from app.inboxes.schemas import (
+    InboxCreate,
+    InboxRead,
+    InboxTestResult,
+    InboxUpdate,
+    OAuthConnect,
+    OAuthReconnect,
+    OAuthStart,
+    inbox_read,
+)
 
 router = APIRouter(prefix="/inboxes", tags=["inboxes"], responses=ERROR_RESPONSES)
 CONFLICT = error_responses(409)
@@ -20,11 +33,69 @@ CONFLICT = error_responses(409)
 async def list_inboxes(
     manager: CurrentManager,
     session: SessionDep,
+    settings: SettingsDep,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[InboxRead]:
     inboxes, next_cursor = await service.list_inboxes(session, manager, limit=limit, cursor=cursor)
-    return Page(items=[inbox_read(i) for i in inboxes], next_cursor=next_cursor)
+    return Page(items=[inbox_read(i, settings) for i in inboxes], next_cursor=next_cursor)
+
+
+class OAuthProviderRead(BaseModel):
+    name: str
+    label: str
+
+
+@router.get(
+    "/oauth2/providers",
+    response_model=list[OAuthProviderRead],
+    summary="The providers an inbox can sign in with on this server",
+)
+async def oauth_providers(_: CurrentManager, settings: SettingsDep) -> list[OAuthProviderRead]:
+    return [
+        OAuthProviderRead(name=p.name, label=p.label) for p in oauth.providers(settings).values()
+    ]
+
+
+@router.post(
+    "/oauth2/authorize",
+    response_model=OAuthStart,
+    responses=CONFLICT,
+    summary="Connect a Google or Microsoft 365 mailbox: where to send the browser to sign in",
+)
+async def authorize_new_inbox(
+    body: OAuthConnect, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+) -> OAuthStart:
+    return await connect.start_new(session, settings, manager, body)
+
+
+@router.get(
+    "/oauth2/callback",
+    status_code=status.HTTP_303_SEE_OTHER,
+    response_class=RedirectResponse,
+    summary="Where the provider sends the browser back; redirects into the app",
+    responses={303: {"description": "To /inboxes/{id}?oauth2=connected, or ?oauth2=failed"}},
+)
+async def oauth_callback(
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    code: Annotated[str | None, Query(max_length=4000)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    error_description: Annotated[str | None, Query(max_length=2000)] = None,
+) -> RedirectResponse:
+    params = {
+        name: value
+        for name, value in (
+            ("state", state),
+            ("code", code),
+            ("error", error),
+            ("error_description", error_description),
+        )
+        if value
+    }
+    target = await connect.finish(sessionmaker, settings, params)
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post(
@@ -37,12 +108,32 @@ async def list_inboxes(
 async def create_inbox(
     body: InboxCreate, manager: CurrentManager, session: SessionDep, settings: SettingsDep
 ) -> InboxRead:
-    return inbox_read(await service.create_inbox(session, settings, manager, body))
+    return inbox_read(await service.create_inbox(session, settings, manager, body), settings)
 
 
 @router.get("/{inbox_id}", response_model=InboxRead, summary="One of your inboxes")
-async def read_inbox(inbox_id: ObjectId, manager: CurrentManager, session: SessionDep) -> InboxRead:
-    return inbox_read(await service.get_inbox(session, manager, inbox_id))
+async def read_inbox(
+    inbox_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+) -> InboxRead:
+    return inbox_read(await service.get_inbox(session, manager, inbox_id), settings)
+
+
+@router.post(
+    "/{inbox_id}/oauth2/authorize",
+    response_model=OAuthStart,
+    responses=CONFLICT,
+    summary="Sign the inbox in again (or switch it to Google / Microsoft 365 sign-in)",
+)
+async def authorize_inbox(
+    inbox_id: ObjectId,
+    manager: CurrentManager,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: Annotated[OAuthReconnect | None, Body()] = None,
+) -> OAuthStart:
+    return await connect.start_reconnect(
+        session, settings, manager, inbox_id, body or OAuthReconnect()
+    )
 
 
 @router.patch("/{inbox_id}", response_model=InboxRead, responses=CONFLICT, summary="Change it")
@@ -53,7 +144,9 @@ async def update_inbox(
     session: SessionDep,
     settings: SettingsDep,
 ) -> InboxRead:
-    return inbox_read(await service.update_inbox(session, settings, manager, inbox_id, body))
+    return inbox_read(
+        await service.update_inbox(session, settings, manager, inbox_id, body), settings
+    )
 
 
 @router.delete(
@@ -75,9 +168,15 @@ async def delete_inbox(
     summary="Log in to its IMAP and SMTP servers now and say what went wrong",
 )
 async def test_inbox(
-    inbox_id: ObjectId, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    inbox_id: ObjectId,
+    manager: CurrentManager,
+    session: SessionDep,
+    sessionmaker: SessionmakerDep,
+    settings: SettingsDep,
 ) -> InboxTestResult:
-    return await service.check_inbox(session, settings, manager, inbox_id)
+    return await service.check_inbox(
+        session, sessionmaker, settings, manager, inbox_id, owner=grants.process_owner("api")
+    )
 
 
 @router.post(

@@ -8,10 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from app.core.config import Settings
 from app.core.text import Line, Secret
+from app.inboxes import oauth
 from app.inboxes.models import EmailInbox
 
 Security = Literal["ssl", "starttls", "none"]
+Provider = Literal["google", "microsoft"]
 HOST_PATTERN = r"^[A-Za-z0-9.\-_:\[\]]+$"
 Host = Field(min_length=1, max_length=253, pattern=HOST_PATTERN)
 
@@ -78,6 +81,9 @@ class InboxUpdate(BaseModel):
     smtp_password: Secret | None = Field(default=None, max_length=1000)
     poll_interval_seconds: int | None = Field(default=None, ge=10, le=86400)
     is_active: bool | None = None
+    # An oauth2 inbox goes back to passwords (its tokens are dropped); an inbox goes to
+    # oauth2 only by signing in (POST /inboxes/{id}/oauth2/authorize).
+    auth_kind: Literal["password"] | None = None
 
     @field_validator(
         "name",
@@ -90,6 +96,7 @@ class InboxUpdate(BaseModel):
         "smtp_security",
         "poll_interval_seconds",
         "is_active",
+        "auth_kind",
         mode="before",
     )
     @classmethod
@@ -97,6 +104,23 @@ class InboxUpdate(BaseModel):
         if value is None:
             raise PydanticCustomError("not_null", "may be left out, but not null")
         return value
+
+
+class OAuthGrantRead(BaseModel):
+    """An oauth2 inbox's sign-in, never its tokens."""
+
+    provider: Provider
+    status: Literal[
+        "connected", "retrying", "smtp_disabled", "reconnect_needed", "consent_required"
+    ]
+    scopes: list[str]
+    expires_at: datetime | None
+    refreshed_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    # Where an administrator grants consent for the organisation (Microsoft 365), when
+    # the status asks for it.
+    admin_consent_url: str | None
 
 
 class InboxRead(BaseModel):
@@ -116,6 +140,8 @@ class InboxRead(BaseModel):
     has_smtp_password: bool
     poll_interval_seconds: int
     is_active: bool
+    auth_kind: Literal["password", "oauth2"]
+    oauth2: OAuthGrantRead | None
     last_polled_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
@@ -133,8 +159,28 @@ class InboxTestResult(BaseModel):
     smtp: CheckResult
 
 
-def inbox_read(inbox: EmailInbox) -> InboxRead:
-    """The inbox as its manager sees it: whether a password is set, never the password."""
+def _grant_read(inbox: EmailInbox, settings: Settings) -> OAuthGrantRead | None:
+    grant = inbox.grant if inbox.auth_kind == "oauth2" else None
+    if grant is None:
+        return None
+    provider = oauth.providers(settings).get(grant.provider)
+    return OAuthGrantRead(
+        provider=grant.provider,  # type: ignore[arg-type]
+        status=grant.status,  # type: ignore[arg-type]
+        scopes=grant.scopes.split(),
+        expires_at=grant.expires_at,
+        refreshed_at=grant.refreshed_at,
+        last_error=grant.last_error,
+        last_error_at=grant.last_error_at,
+        admin_consent_url=provider.admin_consent_url
+        if provider is not None and grant.status == "consent_required"
+        else None,
+    )
+
+
+def inbox_read(inbox: EmailInbox, settings: Settings) -> InboxRead:
+    """The inbox as its manager sees it: whether a password is set, never the password;
+    how it signs in, never its tokens (its grant must be loaded)."""
     return InboxRead(
         id=inbox.id,
         name=inbox.name,
@@ -152,9 +198,65 @@ def inbox_read(inbox: EmailInbox) -> InboxRead:
         has_smtp_password=inbox.smtp_password_encrypted is not None,
         poll_interval_seconds=inbox.poll_interval_seconds,
         is_active=inbox.is_active,
+        auth_kind=inbox.auth_kind,  # type: ignore[arg-type]
+        oauth2=_grant_read(inbox, settings),
         last_polled_at=inbox.last_polled_at,
         last_error=inbox.last_error,
         last_error_at=inbox.last_error_at,
         created_at=inbox.created_at,
         updated_at=inbox.updated_at,
     )
+
+
+class OAuthConnect(BaseModel):
+    """A new inbox that signs in at Google or Microsoft 365. The servers default to the
+    provider's; the username of both is the mailbox address."""
+
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "provider": "microsoft",
+                    "name": "Support",
+                    "email_address": "support@example.com",
+                    "login_hint": "alice@example.com",
+                }
+            ]
+        },
+    )
+
+    provider: Provider
+    name: Line = Field(min_length=1, max_length=200)
+    # The mailbox read and sent from. For a Microsoft 365 shared mailbox: its own
+    # address, while a person with access to it signs in (login_hint).
+    email_address: EmailStr
+    # The account to suggest on the provider's sign-in page (the person may pick another).
+    login_hint: EmailStr | None = None
+    imap_host: str | None = Field(default=None, min_length=1, max_length=253, pattern=HOST_PATTERN)
+    imap_port: int | None = Field(default=None, ge=1, le=65535)
+    imap_security: Security | None = None
+    imap_folder: Line = Field(default="INBOX", min_length=1, max_length=200)
+    smtp_host: str | None = Field(default=None, min_length=1, max_length=253, pattern=HOST_PATTERN)
+    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_security: Security | None = None
+    poll_interval_seconds: int = Field(default=60, ge=10, le=86400)
+    is_active: bool = True
+
+
+class OAuthReconnect(BaseModel):
+    """Sign an inbox in again (or switch a password inbox to a provider's sign-in)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    # Unset: the provider it signed in with before.
+    provider: Provider | None = None
+    login_hint: EmailStr | None = None
+
+
+class OAuthStart(BaseModel):
+    """Send the browser to `authorization_url`; the provider sends it back to the
+    callback, which answers with a redirect into the app."""
+
+    authorization_url: str
+    expires_at: datetime

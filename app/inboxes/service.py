@@ -5,19 +5,26 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
 
 from app.auth.models import Manager
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.crypto import cipher_for
 from app.core.database import violated_constraint
-from app.core.errors import InboxNameTaken, NotFound
+from app.core.errors import InboxNameTaken, NotFound, SignsInWithOAuth
 from app.core.pagination import keyset_page
+from app.inboxes import grants
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
-from app.inboxes.models import IMAP_PASSWORD_CONTEXT, SMTP_PASSWORD_CONTEXT, EmailInbox
+from app.inboxes.models import (
+    IMAP_PASSWORD_CONTEXT,
+    SMTP_PASSWORD_CONTEXT,
+    EmailInbox,
+    InboxOAuthGrant,
+)
 from app.inboxes.schemas import CheckResult, InboxCreate, InboxTestResult, InboxUpdate
 from app.outbox.smtp import SmtpError, SmtpServer, check_server
 
@@ -27,8 +34,14 @@ _MAILBOX_FIELDS = {"imap_host", "imap_port", "imap_username", "imap_folder"}
 
 
 async def get_inbox(session: AsyncSession, manager: Manager, inbox_id: int) -> EmailInbox:
+    """One of the manager's inboxes with its grant (whatever state its tokens are in:
+    they are not decrypted here)."""
     inbox = await session.scalar(
-        select(EmailInbox).where(EmailInbox.id == inbox_id, EmailInbox.manager_id == manager.id)
+        select(EmailInbox)
+        .where(EmailInbox.id == inbox_id, EmailInbox.manager_id == manager.id)
+        .options(selectinload(EmailInbox.grant))
+        # After a write in this session: the row as the database has it now.
+        .execution_options(populate_existing=True)
     )
     if inbox is None:
         raise NotFound("No such inbox.")
@@ -38,7 +51,11 @@ async def get_inbox(session: AsyncSession, manager: Manager, inbox_id: int) -> E
 async def list_inboxes(
     session: AsyncSession, manager: Manager, *, limit: int, cursor: str | None
 ) -> tuple[list[EmailInbox], str | None]:
-    query = select(EmailInbox).where(EmailInbox.manager_id == manager.id)
+    query = (
+        select(EmailInbox)
+        .where(EmailInbox.manager_id == manager.id)
+        .options(selectinload(EmailInbox.grant))
+    )
     return await keyset_page(
         session, query, key=(EmailInbox.created_at, EmailInbox.id), limit=limit, cursor=cursor
     )
@@ -76,8 +93,7 @@ async def create_inbox(
     )
     session.add(inbox)
     await _flush(session)
-    await session.refresh(inbox)
-    return inbox
+    return await get_inbox(session, manager, inbox.id)
 
 
 async def update_inbox(
@@ -86,6 +102,25 @@ async def update_inbox(
     inbox = await get_inbox(session, manager, inbox_id)
     changes = data.model_dump(exclude_unset=True)
     was_active = inbox.is_active
+    switching = changes.pop("auth_kind", None) == "password" and inbox.auth_kind == "oauth2"
+    if (
+        inbox.auth_kind == "oauth2"
+        and not switching
+        and {
+            "imap_password",
+            "smtp_password",
+        }
+        & changes.keys()
+    ):
+        raise SignsInWithOAuth()
+    if switching:
+        # Back to passwords: the tokens go, and reading starts again with the new login.
+        inbox.auth_kind = "password"
+        await session.execute(
+            delete(InboxOAuthGrant).where(InboxOAuthGrant.email_inbox_id == inbox.id)
+        )
+        inbox.settings_version += 1
+        inbox.next_poll_at = clock.now()
     if "imap_password" in changes:
         inbox.imap_password_encrypted = _secret(settings, data.imap_password, IMAP_PASSWORD_CONTEXT)
     if "smtp_password" in changes:
@@ -103,8 +138,7 @@ async def update_inbox(
         inbox.next_poll_at = clock.now()
         inbox.last_error = None
     await _flush(session)
-    await session.refresh(inbox)
-    return inbox
+    return await get_inbox(session, manager, inbox.id)
 
 
 async def delete_inbox(session: AsyncSession, manager: Manager, inbox_id: int) -> None:
@@ -125,30 +159,51 @@ def _decrypt(settings: Settings, stored: str | None, context: str) -> str | None
     return cipher_for(settings).decrypt(stored, context=context) if stored else None
 
 
-def imap_settings(inbox: EmailInbox, settings: Settings) -> ImapSettings:
+def imap_settings(
+    inbox: EmailInbox, settings: Settings, access_token: str | None = None
+) -> ImapSettings:
     """The inbox's IMAP server; a manager typed it, so private addresses are refused
-    unless ALLOW_PRIVATE_NETWORK_TARGETS (checked where the connection is made)."""
+    unless ALLOW_PRIVATE_NETWORK_TARGETS (checked where the connection is made). An
+    oauth2 inbox signs in with `access_token` as its mailbox address."""
+    username: str | None
+    password: str | None
+    if inbox.auth_kind == "oauth2":
+        username, password = inbox.imap_username or inbox.email_address, None
+    else:
+        username = inbox.imap_username
+        password = _decrypt(settings, inbox.imap_password_encrypted, IMAP_PASSWORD_CONTEXT)
     return ImapSettings(
         host=inbox.imap_host,
         port=inbox.imap_port,
         security=inbox.imap_security,
-        username=inbox.imap_username,
-        password=_decrypt(settings, inbox.imap_password_encrypted, IMAP_PASSWORD_CONTEXT),
+        username=username,
+        password=password,
         folder=inbox.imap_folder,
+        access_token=access_token if inbox.auth_kind == "oauth2" else None,
         allow_private=settings.allow_private_network_targets,
     )
 
 
-def smtp_server(inbox: EmailInbox, settings: Settings) -> SmtpServer | None:
+def smtp_server(
+    inbox: EmailInbox, settings: Settings, access_token: str | None = None
+) -> SmtpServer | None:
     """The inbox's own SMTP server, or None when it has none."""
     if not inbox.smtp_host:
         return None
+    username: str | None
+    password: str | None
+    if inbox.auth_kind == "oauth2":
+        username, password = inbox.smtp_username or inbox.email_address, None
+    else:
+        username = inbox.smtp_username
+        password = _decrypt(settings, inbox.smtp_password_encrypted, SMTP_PASSWORD_CONTEXT)
     return SmtpServer(
         host=inbox.smtp_host,
         port=inbox.smtp_port,
         security=inbox.smtp_security,
-        username=inbox.smtp_username,
-        password=_decrypt(settings, inbox.smtp_password_encrypted, SMTP_PASSWORD_CONTEXT),
+        username=username,
+        password=password,
+        access_token=access_token if inbox.auth_kind == "oauth2" else None,
         allow_private=settings.allow_private_network_targets,
     )
 
@@ -182,15 +237,34 @@ async def _check_smtp(server: SmtpServer | None) -> CheckResult:
 
 
 async def check_inbox(
-    session: AsyncSession, settings: Settings, manager: Manager, inbox_id: int
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    manager: Manager,
+    inbox_id: int,
+    *,
+    owner: str,
 ) -> InboxTestResult:
     """Log in to the inbox's IMAP and SMTP servers now, after ending the read-only
-    transaction: no database connection waits on remote servers."""
+    transaction: no database connection waits on remote servers. An oauth2 inbox gets
+    a valid access token first (refreshed if needed); when none can be had, both
+    checks say why."""
     inbox = await get_inbox(session, manager, inbox_id)
-    imap = imap_settings(inbox, settings)
-    smtp = smtp_server(inbox, settings)
+    session.expunge(inbox)  # kept as read: the rollback would expire it
     await session.rollback()
-    return await test_connection(imap, smtp)
+    token: str | None = None
+    if inbox.auth_kind == "oauth2":
+        try:
+            token = (await grants.access_token(sessionmaker, settings, inbox.id, owner=owner)).token
+        except grants.TokenUnavailable as exc:
+            failed = CheckResult(ok=False, error=str(exc))
+            return InboxTestResult(imap=failed, smtp=failed)
+    result = await test_connection(
+        imap_settings(inbox, settings, token), smtp_server(inbox, settings, token)
+    )
+    if inbox.auth_kind == "oauth2":
+        await grants.note_smtp_check(sessionmaker, settings, inbox.id, result.smtp.error)
+    return result
 
 
 async def test_connection(imap: ImapSettings, smtp: SmtpServer | None) -> InboxTestResult:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -22,6 +23,8 @@ class SmtpServer:
     security: str  # ssl | starttls | none
     username: str | None = None
     password: str | None = None
+    # An oauth2 inbox's access token: SASL XOAUTH2 with `username` instead of a password.
+    access_token: str | None = field(default=None, repr=False)
     # False for an inbox's server (a manager typed it, unless
     # ALLOW_PRIVATE_NETWORK_TARGETS); the operator's SMTP_HOST may be a local relay.
     allow_private: bool = True
@@ -32,15 +35,49 @@ class SmtpServer:
 
 class SmtpError(Exception):
     """A send failed. `retryable` tells whether trying again later can help;
-    `reaching` that the server could not be reached or would not let us in."""
+    `reaching` that the server could not be reached or would not let us in;
+    `auth_disabled` that the server refuses SMTP AUTH for the whole mailbox (Microsoft
+    365's 5.7.139); `token_refused` that it refused an OAuth2 access token."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        auth_disabled: bool = False,
+        token_refused: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.reaching = False
+        self.auth_disabled = auth_disabled
+        self.token_refused = token_refused
 
 
-def _smtp_error(exc: BaseException) -> SmtpError:
+AUTH_DISABLED = "5.7.139"
+
+
+def _auth_error(exc: aiosmtplib.SMTPAuthenticationError, *, oauth: bool) -> SmtpError:
+    """A refused login in words a manager can act on."""
+    if AUTH_DISABLED in exc.message:
+        return SmtpError(
+            "The mail server does not allow signing in to send mail for this mailbox "
+            f"(SMTP AUTH is switched off, {AUTH_DISABLED}): a Microsoft 365 administrator "
+            "must allow authenticated SMTP for it (Exchange admin center, the mailbox's "
+            "Email apps settings), then test the inbox again.",
+            retryable=False,
+            auth_disabled=True,
+        )
+    if oauth:
+        return SmtpError(
+            f"The server refused the sign-in token ({exc.code} {exc.message[:200]}).",
+            retryable=False,
+            token_refused=True,
+        )
+    return SmtpError(f"The server refused the username or password ({exc.code}).", retryable=False)
+
+
+def _smtp_error(exc: BaseException, *, oauth: bool = False) -> SmtpError:
     """What aiosmtplib or the socket raised, as an SmtpError."""
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
@@ -49,7 +86,7 @@ def _smtp_error(exc: BaseException) -> SmtpError:
             retryable=all(400 <= c < 500 for c in codes),
         )
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return SmtpError(f"authentication failed ({exc.code})", retryable=False)
+        return _auth_error(exc, oauth=oauth)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return SmtpError(
             f"the server answered {exc.code}: {exc.message[:200]}", retryable=exc.code < 500
@@ -73,6 +110,18 @@ async def _connect(server: SmtpServer) -> socket.socket:
             describe_connection_error(exc, server.host, server.port, server.security),
             retryable=True,
         ) from None
+
+
+def _token_of(server: SmtpServer) -> Callable[[], Awaitable[str]] | None:
+    """aiosmtplib's XOAUTH2 takes the token from an async callable."""
+    token = server.access_token
+    if token is None:
+        return None
+
+    async def current() -> str:
+        return token
+
+    return current
 
 
 class SmtpConnection:
@@ -102,7 +151,8 @@ class SmtpConnection:
             hostname=server.host,
             sock=sock,
             username=server.username,
-            password=server.password,
+            password=server.password if server.access_token is None else None,
+            oauth_token_generator=_token_of(server),
             use_tls=server.security == "ssl",
             start_tls=True if server.security == "starttls" else False,
             timeout=SMTP_TIMEOUT_SECONDS,
@@ -133,7 +183,7 @@ class SmtpConnection:
                 exc.reaching = reaching
                 raise
             if isinstance(exc, (aiosmtplib.SMTPException, OSError, TimeoutError)):
-                error = _smtp_error(exc)
+                error = _smtp_error(exc, oauth=self.server.access_token is not None)
                 error.reaching = reaching
                 raise error from None
             raise
@@ -188,12 +238,12 @@ async def check_server(server: SmtpServer) -> None:
     try:
         if server.username:
             try:
-                await client.login(server.username, server.password or "")
+                if server.access_token is not None:
+                    await client.auth_xoauth2(server.username, server.access_token)
+                else:
+                    await client.login(server.username, server.password or "")
             except aiosmtplib.SMTPAuthenticationError as exc:
-                raise SmtpError(
-                    f"The server refused the username or password ({exc.code}).",
-                    retryable=False,
-                ) from None
+                raise _auth_error(exc, oauth=server.access_token is not None) from None
             except aiosmtplib.SMTPException as exc:
                 raise SmtpError(f"Login failed: {exc}", retryable=False) from None
     finally:

@@ -31,8 +31,9 @@ from app.core.config import Settings
 from app.core.database import database_unavailable_cause
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
+from app.inboxes import grants
 from app.inboxes.imap import ImapError, ImapMailbox
-from app.inboxes.models import EmailInbox
+from app.inboxes.models import READABLE_GRANT_STATUSES, EmailInbox, InboxOAuthGrant
 from app.inboxes.service import imap_settings
 from app.intake.ingest import (
     InboxContext,
@@ -57,6 +58,8 @@ FETCH_BATCH = 100
 BATCH_BYTES = 8 * 1024 * 1024
 # After handing an inbox back, a worker leaves it to the others for this long.
 HANDOVER_SECONDS = 3.0
+# A session whose server drops it (BYE) signs in again at once, this often at most.
+RECONNECTS_PER_SESSION = 3
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,15 @@ class InboxPoller:
                 where=EmailInbox.id.not_in(list(self.sessions) or [0])
                 & EmailInbox.is_active
                 & EmailInbox.manager_id.in_(select(Manager.id).where(~Manager.is_suspended))
+                # An oauth2 inbox whose sign-in is dead waits for its manager to reconnect.
+                & or_(
+                    EmailInbox.auth_kind == "password",
+                    EmailInbox.id.in_(
+                        select(InboxOAuthGrant.email_inbox_id).where(
+                            InboxOAuthGrant.status.in_(READABLE_GRANT_STATUSES)
+                        )
+                    ),
+                )
                 & or_(
                     EmailInbox.lease_owner.is_(None),
                     EmailInbox.lease_owner != self.owner,
@@ -185,19 +197,24 @@ class InboxPoller:
                     return
                 self.versions[inbox_id] = inbox.settings_version
                 next_poll = clock.now() + timedelta(seconds=inbox.poll_interval_seconds)
-                async with ImapMailbox(imap_settings(inbox, self.settings)) as box:
+                box, renew_at = await self._connect(inbox)
+                try:
                     await self.sync(inbox_id, box)
                     await self._healthy(inbox_id)
                     if box.has_idle:
-                        ends = clock.now() + timedelta(seconds=self.session_seconds)
-                        while clock.now() < ends and await self._renew(inbox_id):
-                            await box.idle(self.idle_seconds)
-                            await self.sync(inbox_id, box)
-                            await self._healthy(inbox_id)
+                        box = await self._idle(inbox, box, renew_at)
                         next_poll = clock.now()  # take it up again at once
+                finally:
+                    await box.close()
             except SettingsChanged:
                 log.info("inbox settings changed: the session ends, the next one uses them")
                 next_poll = clock.now()
+            except grants.TokenUnavailable as exc:
+                # Said on the grant (and, when the manager must act, by mail): here too,
+                # so the inbox shows why it is not read.
+                log.warning("inbox has no usable sign-in", extra={"status": exc.status})
+                await self._update(inbox_id, last_error=str(exc), last_error_at=clock.now())
+                next_poll = clock.now() + timedelta(seconds=ERROR_RETRY_SECONDS)
             except ImapError as exc:
                 log.warning("inbox poll failed", extra={"error": str(exc)})
                 await self._update(inbox_id, last_error=str(exc), last_error_at=clock.now())
@@ -238,6 +255,66 @@ class InboxPoller:
                 )
                 log.info("inbox session ended", extra={"at": time.time()})
                 await asyncio.shield(release)
+
+    async def _connect(self, inbox: EmailInbox) -> tuple[ImapMailbox, datetime | None]:
+        """An open mailbox, and for an oauth2 inbox when its token must be renewed. A
+        token the server refuses although the provider issued it is renewed once."""
+        if inbox.auth_kind != "oauth2":
+            box = ImapMailbox(imap_settings(inbox, self.settings))
+            await box.open()
+            return box, None
+        token = await grants.access_token(
+            self.sessionmaker, self.settings, inbox.id, owner=self.owner
+        )
+        try:
+            box = ImapMailbox(imap_settings(inbox, self.settings, token.token))
+            await box.open()
+        except ImapError as exc:
+            if not exc.token_refused:
+                raise
+            log.info("the server refused the access token; getting a new one")
+            token = await grants.access_token(
+                self.sessionmaker, self.settings, inbox.id, owner=self.owner, refused=token.token
+            )
+            box = ImapMailbox(imap_settings(inbox, self.settings, token.token))
+            await box.open()
+        return box, token.renew_at
+
+    async def _idle(
+        self, inbox: EmailInbox, box: ImapMailbox, renew_at: datetime | None
+    ) -> ImapMailbox:
+        """Wait for new mail with IDLE until the session's time is up; returns the
+        mailbox open at the end. Before an oauth2 inbox's token expires, and when the
+        server ends the conversation (BYE: Microsoft does when a token expires, any
+        server on a restart), it signs in again and goes on."""
+        inbox_id = inbox.id
+        ends = clock.now() + timedelta(seconds=self.session_seconds)
+        reconnects = 0
+        try:
+            while clock.now() < ends and await self._renew(inbox_id):
+                if renew_at is not None and clock.now() >= renew_at:
+                    log.info("inbox token expires soon: signing in again")
+                    await box.close()
+                    box, renew_at = await self._connect(inbox)
+                else:
+                    wait = self.idle_seconds
+                    if renew_at is not None:
+                        wait = max(0.5, min(wait, (renew_at - clock.now()).total_seconds()))
+                    try:
+                        await box.idle(wait)
+                    except ImapError as exc:
+                        reconnects += 1
+                        if not exc.bye or reconnects > RECONNECTS_PER_SESSION:
+                            raise
+                        log.info("the server ended the IDLE session (BYE): signing in again")
+                        await box.close()
+                        box, renew_at = await self._connect(inbox)
+                await self.sync(inbox_id, box)
+                await self._healthy(inbox_id)
+        except BaseException:
+            await box.close()  # the one opened here; the caller closes the first
+            raise
+        return box
 
     async def _healthy(self, inbox_id: int) -> None:
         await self._update(inbox_id, last_polled_at=clock.now(), last_error=None)

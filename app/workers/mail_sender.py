@@ -16,6 +16,7 @@ from app.core.clock import clock
 from app.core.config import Settings
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
+from app.inboxes import grants
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import smtp_server
 from app.outbox.models import OutgoingEmail
@@ -88,7 +89,7 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
     unreachable: dict[SmtpServer, SmtpError] = {}
     started = 0
     try:
-        inboxes = await _inboxes_of(sessionmaker, claimed)
+        inboxes = _Inboxes(sessionmaker, settings, await _inboxes_of(sessionmaker, claimed))
         for mail in claimed:
             started += 1
             with log_context(mail_id=mail.id, mail_kind=mail.kind):
@@ -119,14 +120,48 @@ async def _inboxes_of(
         return {inbox.id: inbox for inbox in found}
 
 
-async def _server_for(
-    inboxes: dict[int, EmailInbox], settings: Settings, mail: OutgoingEmail
-) -> SmtpServer | None:
-    """The inbox's own SMTP server when the mail names one that has it, else the system's."""
-    inbox = inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
-    if inbox is not None and inbox.smtp_host:
-        return smtp_server(inbox, settings)
-    return system_smtp(settings)
+class _Inboxes:
+    """The round's inboxes, and the SMTP server each mail goes out through: the inbox's
+    own when the mail names one that has it (with a valid access token for an oauth2
+    inbox, fetched once per round), else the system's."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        inboxes: dict[int, EmailInbox],
+    ) -> None:
+        self.sessionmaker, self.settings, self.inboxes = sessionmaker, settings, inboxes
+        self.tokens: dict[int, grants.AccessToken | grants.TokenUnavailable] = {}
+
+    async def server_for(self, mail: OutgoingEmail) -> SmtpServer | None:
+        inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+        if inbox is None or not inbox.smtp_host:
+            return system_smtp(self.settings)
+        if inbox.auth_kind != "oauth2":
+            return smtp_server(inbox, self.settings)
+        if inbox.id not in self.tokens:
+            try:
+                self.tokens[inbox.id] = await grants.access_token(
+                    self.sessionmaker,
+                    self.settings,
+                    inbox.id,
+                    owner=grants.process_owner("mail"),
+                )
+            except grants.TokenUnavailable as exc:
+                self.tokens[inbox.id] = exc
+        token = self.tokens[inbox.id]
+        if isinstance(token, grants.TokenUnavailable):
+            # Retried with backoff: a reconnected inbox sends what waited.
+            raise SmtpError(f"The inbox cannot sign in to send: {token}", retryable=True)
+        return smtp_server(inbox, self.settings, token.token)
+
+    async def refused(self, mail: OutgoingEmail, error: SmtpError) -> None:
+        """A tenant that refuses SMTP AUTH is the manager's to fix: said once."""
+        if error.auth_disabled and mail.email_inbox_id in self.inboxes:
+            await grants.note_smtp_check(
+                self.sessionmaker, self.settings, mail.email_inbox_id, str(error)
+            )
 
 
 async def _record(
@@ -161,7 +196,7 @@ async def _deliver(
     sessionmaker: async_sessionmaker[AsyncSession],
     settings: Settings,
     mail: OutgoingEmail,
-    inboxes: dict[int, EmailInbox],
+    inboxes: _Inboxes,
     connections: dict[SmtpServer, SmtpConnection],
     unreachable: dict[SmtpServer, SmtpError],
 ) -> None:
@@ -179,7 +214,7 @@ async def _deliver(
         return
     values: dict[str, object]
     try:
-        server = await _server_for(inboxes, settings, mail)
+        server = await inboxes.server_for(mail)
         if server is None:
             readable = build_message(mail, settings, transfer_encoding="8bit")
             path = _write_to_folder(settings, mail, readable.as_bytes())
@@ -216,6 +251,7 @@ async def _deliver(
         if mail.is_sensitive:  # the secret link has done its job
             values.update(text_body="", html_body=None)
     except SmtpError as exc:
+        await inboxes.refused(mail, exc)
         attempts = mail.attempts + 1
         if exc.retryable and attempts < MAX_ATTEMPTS:
             delay = retry_delay(attempts)

@@ -6,10 +6,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.clock import clock
 from app.core.config import Settings
 from app.core.database import database_unavailable_cause
+from app.inboxes import grants
+from app.inboxes.models import InboxOAuthRequest
 from app.ratelimit.service import delete_expired
 from app.workers.forwarder import Forwarder
 from app.workers.inbox_poller import InboxPoller
@@ -66,7 +70,15 @@ class WorkerRunner:
 
     async def _maintain(self) -> int:
         async with self.sessionmaker() as session, session.begin():
-            return await delete_expired(session)
+            removed = await delete_expired(session)
+            await session.execute(
+                delete(InboxOAuthRequest).where(InboxOAuthRequest.expires_at < clock.now())
+            )
+        # Sign-ins nobody used for a day are refreshed, so they never die of idleness.
+        await grants.refresh_stale(
+            self.sessionmaker, self.settings, owner=grants.process_owner("maintenance")
+        )
+        return removed
 
     async def _loop(self, name: str, step: Callable[[], Awaitable[int]], idle: float) -> None:
         while not self._stopping.is_set():

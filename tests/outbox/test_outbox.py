@@ -216,7 +216,7 @@ async def test_a_sender_that_lost_its_lease_neither_sends_nor_writes(
     configured = smtp_settings(settings, smtp_server)
     mail_id = await queue(sessions, configured, "lease@example.com")
     taken_over = clock.now() + timedelta(hours=1)
-    real_server_for = mail_sender._server_for
+    real_server_for = mail_sender._Inboxes.server_for
 
     async def slow_server_for(*args: Any) -> Any:
         # Meanwhile the lease ran out and another worker claimed the mail.
@@ -228,7 +228,7 @@ async def test_a_sender_that_lost_its_lease_neither_sends_nor_writes(
             )
         return await real_server_for(*args)
 
-    monkeypatch.setattr(mail_sender, "_server_for", slow_server_for)
+    monkeypatch.setattr(mail_sender._Inboxes, "server_for", slow_server_for)
     assert await send_due_mail(sessions, configured) == 1
     stored = await row(sessions, mail_id)
     assert (stored.status, stored.sending_since, stored.lease_until) == (
