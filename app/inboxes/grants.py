@@ -375,7 +375,7 @@ async def refresh_stale(
     inbox_ids = await stale_grants(sessionmaker)
 
     async def one(inbox_id: int) -> bool:
-        # The token itself may still be valid: refused=None but force by claiming.
+        # Its access token may still be valid: the point is using the refresh token.
         stored = await _claim(sessionmaker, inbox_id, owner)
         if stored is None:
             return False

@@ -90,6 +90,7 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
     started = 0
     try:
         inboxes = _Inboxes(sessionmaker, settings, await _inboxes_of(sessionmaker, claimed))
+        await inboxes.prepare()
         for mail in claimed:
             started += 1
             with log_context(mail_id=mail.id, mail_kind=mail.kind):
@@ -134,23 +135,32 @@ class _Inboxes:
         self.sessionmaker, self.settings, self.inboxes = sessionmaker, settings, inboxes
         self.tokens: dict[int, grants.AccessToken | grants.TokenUnavailable] = {}
 
+    async def prepare(self) -> None:
+        """The oauth2 inboxes' tokens, side by side: a provider that does not answer
+        holds up the round once (its timeout), not once per inbox."""
+        oauth2 = [i.id for i in self.inboxes.values() if i.auth_kind == "oauth2" and i.smtp_host]
+        await asyncio.gather(*(self._token(inbox_id) for inbox_id in oauth2))
+
+    async def _token(self, inbox_id: int) -> grants.AccessToken | grants.TokenUnavailable:
+        if inbox_id not in self.tokens:
+            try:
+                self.tokens[inbox_id] = await grants.access_token(
+                    self.sessionmaker,
+                    self.settings,
+                    inbox_id,
+                    owner=grants.process_owner("mail"),
+                )
+            except grants.TokenUnavailable as exc:
+                self.tokens[inbox_id] = exc
+        return self.tokens[inbox_id]
+
     async def server_for(self, mail: OutgoingEmail) -> SmtpServer | None:
         inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
         if inbox is None or not inbox.smtp_host:
             return system_smtp(self.settings)
         if inbox.auth_kind != "oauth2":
             return smtp_server(inbox, self.settings)
-        if inbox.id not in self.tokens:
-            try:
-                self.tokens[inbox.id] = await grants.access_token(
-                    self.sessionmaker,
-                    self.settings,
-                    inbox.id,
-                    owner=grants.process_owner("mail"),
-                )
-            except grants.TokenUnavailable as exc:
-                self.tokens[inbox.id] = exc
-        token = self.tokens[inbox.id]
+        token = await self._token(inbox.id)
         if isinstance(token, grants.TokenUnavailable):
             # Retried with backoff: a reconnected inbox sends what waited.
             raise SmtpError(f"The inbox cannot sign in to send: {token}", retryable=True)
