@@ -247,7 +247,10 @@ class OAuthConnect(BaseModel):
 class OAuthReconnect(BaseModel):
     """Sign an inbox in again (or switch a password inbox to a provider's sign-in)."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"provider": "microsoft", "login_hint": "a@example.com"}]},
+    )
 
     # Unset: the provider it signed in with before.
     provider: Provider | None = None

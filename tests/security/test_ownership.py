@@ -181,6 +181,7 @@ BODIES: dict[tuple[str, str], Body] = {
         "imap_password": "new-password",
         "imap_host": "imap.attacker.example",
     },
+    ("POST", f"{API}/inboxes/{{inbox_id}}/oauth2/authorize"): lambda me: {"provider": "google"},
     ("POST", f"{API}/tickets/{{ticket_id}}/transitions"): lambda me: {
         "to_state": "rejected",
         "comment": "closed by someone else",
