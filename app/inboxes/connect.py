@@ -13,9 +13,10 @@ No database transaction is open while a provider or a mail server is called.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -46,7 +47,11 @@ log = logging.getLogger(__name__)
 
 # How long a started sign-in may take before its callback is refused.
 REQUEST_LIFETIME = timedelta(minutes=15)
-_DETAIL_CHARS = 300
+# Room for a sentence with a link in it (the admin-consent URL is ~250 characters).
+_DETAIL_CHARS = 1000
+COOKIE_PREFIX = "oauth2_"
+# Where the cookie is sent: the callback only (app.main mounts the API at /api/v1).
+COOKIE_PATH = "/api/v1/inboxes/oauth2/callback"
 
 
 def _state_hash(state: str) -> str:
@@ -69,19 +74,22 @@ async def _start(
     login_hint: str | None,
     inbox_id: int | None = None,
     inbox: dict[str, Any] | None = None,
-) -> OAuthStart:
+) -> tuple[OAuthStart, BrowserCookie]:
     state = secrets.token_urlsafe(32)
     verifier = secrets.token_urlsafe(64)  # 86 characters, within PKCE's 43–128
+    browser = secrets.token_urlsafe(32)
     expires_at = clock.now() + REQUEST_LIFETIME
+    state_hash = _state_hash(state)
     session.add(
         InboxOAuthRequest(
-            state_hash=_state_hash(state),
+            state_hash=state_hash,
             manager_id=manager.id,
             email_inbox_id=inbox_id,
             provider=provider.name,
             code_verifier_encrypted=cipher_for(settings).encrypt(
                 verifier, context=CODE_VERIFIER_CONTEXT
             ),
+            browser_hash=_state_hash(browser),
             inbox=inbox or {},
             expires_at=expires_at,
         )
@@ -90,12 +98,13 @@ async def _start(
     url = oauth.authorization_url(
         provider, settings, state=state, code_verifier=verifier, login_hint=login_hint
     )
-    return OAuthStart(authorization_url=url, expires_at=expires_at)
+    started = OAuthStart(authorization_url=url, expires_at=expires_at)
+    return started, BrowserCookie(cookie_name(state_hash), browser)
 
 
 async def start_new(
     session: AsyncSession, settings: Settings, manager: Manager, body: OAuthConnect
-) -> OAuthStart:
+) -> tuple[OAuthStart, BrowserCookie]:
     """Begin connecting a new inbox: its settings wait with the request."""
     provider = _provider(settings, body.provider)
     taken = await session.scalar(
@@ -122,7 +131,7 @@ async def start_reconnect(
     manager: Manager,
     inbox_id: int,
     body: OAuthReconnect,
-) -> OAuthStart:
+) -> tuple[OAuthStart, BrowserCookie]:
     """Begin signing an existing inbox in again, whatever state its tokens are in."""
     inbox = await get_inbox(session, manager, inbox_id)
     name = body.provider or (inbox.grant.provider if inbox.grant is not None else None)
@@ -142,6 +151,23 @@ async def start_reconnect(
     )
 
 
+@dataclass(frozen=True)
+class BrowserCookie:
+    """The cookie that ties a sign-in to the browser that started it."""
+
+    name: str
+    value: str = field(repr=False)
+
+
+def cookie_name(state_hash: str) -> str:
+    """One cookie per sign-in under way, so two at once in one browser both work."""
+    return f"{COOKIE_PREFIX}{state_hash[:16]}"
+
+
+def cookie_of_state(state: str) -> str:
+    return cookie_name(_state_hash(state))
+
+
 @dataclass
 class _Outcome(Exception):
     """How a callback ended, for the address the browser is sent back to."""
@@ -158,9 +184,10 @@ def back_to_app(
     reason: str | None = None,
     detail: str | None = None,
     warning: str | None = None,
+    outcome: str = "connected",
 ) -> str:
     """The address in the app the callback sends the browser to."""
-    query: dict[str, str] = {"oauth2": "connected" if reason is None else "failed"}
+    query: dict[str, str] = {"oauth2": outcome if reason is None else "failed"}
     if reason is not None:
         query["reason"] = reason
     if warning is not None:
@@ -172,11 +199,19 @@ def back_to_app(
 
 
 async def finish(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, params: dict[str, str]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    params: dict[str, str],
+    cookies: dict[str, str],
 ) -> str:
     """Handle the provider's redirect; returns where to send the browser."""
     try:
-        return await _finish(sessionmaker, settings, params)
+        if "admin_consent" in params and "state" not in params:
+            # An administrator granted (or refused) consent through admin_consent_url.
+            if params["admin_consent"].lower() == "true":
+                return back_to_app(settings, outcome="consent_granted")
+            raise _Outcome("consent_required", params.get("error_description"))
+        return await _finish(sessionmaker, settings, params, cookies)
     except _Outcome as outcome:
         log.warning(
             "inbox sign-in failed", extra={"reason": outcome.reason, "inbox_id": outcome.inbox_id}
@@ -184,6 +219,16 @@ async def finish(
         return back_to_app(
             settings, inbox_id=outcome.inbox_id, reason=outcome.reason, detail=outcome.detail
         )
+    except Exception:
+        log.exception("inbox sign-in failed unexpectedly")
+        return back_to_app(
+            settings, reason="internal_error", detail="Something went wrong; try again."
+        )
+
+
+def _reason(failure: oauth.OAuthFailure) -> str:
+    """An OAuthFailure as the callback's reason: `provider_error` when it may pass."""
+    return "provider_error" if failure.status == "retrying" else failure.status
 
 
 async def _take_request(
@@ -205,20 +250,30 @@ async def _take_request(
 
 
 async def _finish(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: Settings, params: dict[str, str]
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    params: dict[str, str],
+    cookies: dict[str, str],
 ) -> str:
     state = params.get("state")
     if not state:
         raise _Outcome("invalid_request", "The provider sent the browser back without its state.")
     request = await _take_request(sessionmaker, state)
     inbox_id = request.email_inbox_id
+    browser = cookies.get(cookie_name(request.state_hash), "")
+    if not hmac.compare_digest(_state_hash(browser), request.browser_hash):
+        raise _Outcome(
+            "wrong_browser",
+            "This sign-in was started in another browser: start connecting again here.",
+            inbox_id,
+        )
     try:
         provider = oauth.provider(settings, request.provider)
     except oauth.ProviderNotConfigured:
         raise _Outcome("not_configured", OAuthNotConfigured.detail, inbox_id) from None
     if params.get("error"):
         failure = oauth.describe(provider, params["error"], params.get("error_description"))
-        reason = "access_denied" if params["error"] == "access_denied" else failure.status
+        reason = "access_denied" if params["error"] == "access_denied" else _reason(failure)
         raise _Outcome(reason, str(failure), inbox_id)
     code = params.get("code")
     if not code:
@@ -229,7 +284,7 @@ async def _finish(
     try:
         tokens = await oauth.exchange_code(provider, settings, code=code, code_verifier=verifier)
     except oauth.OAuthFailure as failure:
-        raise _Outcome(failure.status, str(failure), inbox_id) from None
+        raise _Outcome(_reason(failure), str(failure), inbox_id) from None
 
     inbox_fields = await _mailbox(sessionmaker, request, provider)
     imap, smtp = _servers(settings, inbox_fields, tokens.access_token)

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.models import Manager
@@ -64,6 +64,15 @@ class AccessToken:
     # When to get a new one: REFRESH_MARGIN before it expires (a quarter of its life
     # for one that lives less than 20 minutes).
     renew_at: datetime
+    issued_at: datetime | None = None
+
+    def fresh(self) -> bool:
+        """Issued a moment ago (within REFRESH_MARGIN, or a quarter of its life): a
+        server refusing it would refuse the next one too."""
+        if self.issued_at is None:
+            return False
+        lifetime = self.expires_at - self.issued_at
+        return clock.now() - self.issued_at < min(REFRESH_MARGIN, lifetime / 4)
 
 
 def renew_at(expires_at: datetime, issued_at: datetime | None) -> datetime:
@@ -133,10 +142,12 @@ async def access_token(
     *,
     owner: str,
     refused: str | None = None,
+    wait: bool = True,
 ) -> AccessToken:
     """A valid access token for the inbox, refreshed first when it expires within
     REFRESH_MARGIN (or is `refused`: a server just turned it down). Raises
-    TokenUnavailable when none can be had now."""
+    TokenUnavailable when none can be had now. `wait=False`: when another worker is
+    refreshing it, do not wait for that (the mail worker retries the mail later)."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         async with sessionmaker() as session:
@@ -153,16 +164,19 @@ async def access_token(
         if current is not None and current != refused and expires_at is not None:
             renew = renew_at(expires_at, grant.refreshed_at)
             if now < renew:
-                return AccessToken(current, expires_at, renew)
+                return AccessToken(current, expires_at, renew, grant.refreshed_at)
         if grant.retry_at is not None and grant.retry_at > now:
             raise TokenUnavailable(
                 grant.last_error or "The provider failed; trying again soon.", status="retrying"
             )
         stored = await _claim(sessionmaker, inbox_id, owner)
         if stored is not None:
-            return await _refresh(sessionmaker, settings, grant.provider, inbox_id, stored)
+            refreshed = await _refresh(sessionmaker, settings, grant.provider, inbox_id, stored)
+            if refreshed is not None:
+                return refreshed
+            continue
         # Another worker is refreshing it: its answer is what this one needs too.
-        if time.monotonic() > deadline:
+        if not wait or time.monotonic() > deadline:
             raise TokenUnavailable(
                 "Another worker's token refresh did not finish in time.", status="retrying"
             )
@@ -194,8 +208,37 @@ async def _refresh(
     provider_name: str,
     inbox_id: int,
     stored: str,
-) -> AccessToken:
-    """Ask the provider for a new access token (the lease held) and save the answer."""
+) -> AccessToken | None:
+    """Ask the provider for a new access token (the lease held) and save the answer;
+    None when the inbox was signed in again meanwhile (its tokens are the ones to use).
+
+    The call and the save run as one task that a cancelled caller (a shutdown) does
+    not stop: a provider that already rotated the refresh token must not have its new
+    one dropped, or the next refresh would reuse the old one and lose the grant."""
+    work = asyncio.ensure_future(
+        _refresh_and_save(sessionmaker, settings, provider_name, inbox_id, stored)
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        if not work.done():
+            # Finishes in the background; whoever asks next finds its answer saved.
+            _background.add(work)
+            work.add_done_callback(_background.discard)
+        raise
+
+
+# Refreshes outliving the caller that started them (kept referenced until done).
+_background: set[asyncio.Future[AccessToken | None]] = set()
+
+
+async def _refresh_and_save(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    provider_name: str,
+    inbox_id: int,
+    stored: str,
+) -> AccessToken | None:
     try:
         try:
             provider = oauth.provider(settings, provider_name)
@@ -214,17 +257,28 @@ async def _refresh(
             )
         tokens = await oauth.refresh(provider, settings, refresh_token)
     except oauth.OAuthFailure as failure:
-        await asyncio.shield(record_failure(sessionmaker, settings, inbox_id, failure))
+        await record_failure(sessionmaker, settings, inbox_id, failure, claimed=stored)
         raise TokenUnavailable(str(failure), status=failure.status) from None
     except BaseException:
-        await asyncio.shield(_release(sessionmaker, inbox_id))
+        await _release(sessionmaker, inbox_id, stored)
         raise
     # Saved (the rotated refresh token with it) and committed before it is used: a
     # crash after the provider answered loses at most this access token.
-    await asyncio.shield(_save(sessionmaker, settings, inbox_id, tokens))
+    if not await _save(sessionmaker, settings, inbox_id, tokens, claimed=stored):
+        return None  # signed in again meanwhile: that sign-in's tokens are the ones
     log.info("inbox token refreshed", extra={"inbox_id": inbox_id})
+    now = clock.now()
     return AccessToken(
-        tokens.access_token, tokens.expires_at, renew_at(tokens.expires_at, clock.now())
+        tokens.access_token, tokens.expires_at, renew_at(tokens.expires_at, now), now
+    )
+
+
+def _still(inbox_id: int, claimed: str) -> ColumnElement[bool]:
+    """The grant still holds the refresh token this worker used: a reconnect in the
+    meantime (new tokens, perhaps another account) is never overwritten."""
+    return and_(
+        InboxOAuthGrant.email_inbox_id == inbox_id,
+        InboxOAuthGrant.refresh_token_encrypted == claimed,
     )
 
 
@@ -233,24 +287,31 @@ async def _save(
     settings: Settings,
     inbox_id: int,
     tokens: oauth.Tokens,
-) -> None:
+    *,
+    claimed: str,
+) -> bool:
     values = grant_values(settings, tokens)
     async with sessionmaker() as session, session.begin():
-        grant = await session.get(InboxOAuthGrant, inbox_id, with_for_update=True)
+        grant = await session.scalar(
+            select(InboxOAuthGrant).where(_still(inbox_id, claimed)).with_for_update()
+        )
         if grant is None:
-            return  # the inbox was deleted meanwhile
+            return False  # deleted, or signed in again meanwhile
         for name, value in values.items():
             setattr(grant, name, value)
         if grant.status != "smtp_disabled":  # a token does not fix the tenant's setting
             grant.status = "connected"
             grant.alerted_status = None
+    return True
 
 
-async def _release(sessionmaker: async_sessionmaker[AsyncSession], inbox_id: int) -> None:
+async def _release(
+    sessionmaker: async_sessionmaker[AsyncSession], inbox_id: int, claimed: str
+) -> None:
     async with sessionmaker() as session, session.begin():
         await session.execute(
             update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
+            .where(_still(inbox_id, claimed))
             .values(lease_until=None, lease_owner=None)
         )
 
@@ -260,11 +321,17 @@ async def record_failure(
     settings: Settings,
     inbox_id: int,
     failure: oauth.OAuthFailure,
+    *,
+    claimed: str,
 ) -> None:
-    """Write a failure on the grant (and free the lease); a problem only the manager
-    can fix is mailed to them once."""
+    """Write a failure on the grant (and free the lease) unless it was signed in again
+    meanwhile; a problem only the manager can fix is mailed to them once."""
     async with sessionmaker() as session, session.begin():
-        await set_status(session, settings, inbox_id, failure.status, str(failure))
+        current = await session.scalar(
+            select(InboxOAuthGrant.email_inbox_id).where(_still(inbox_id, claimed))
+        )
+        if current is not None:
+            await set_status(session, settings, inbox_id, failure.status, str(failure))
 
 
 async def set_status(
@@ -340,7 +407,7 @@ async def note_smtp_check(
         status = await session.scalar(
             select(InboxOAuthGrant.status).where(InboxOAuthGrant.email_inbox_id == inbox_id)
         )
-        if error is not None and AUTH_DISABLED in error and status == "connected":
+        if error is not None and AUTH_DISABLED in error and status in ("connected", "retrying"):
             await set_status(session, settings, inbox_id, "smtp_disabled", error)
         elif error is None and status == "smtp_disabled":
             await set_status(session, settings, inbox_id, "connected", None)
@@ -386,10 +453,14 @@ async def refresh_stale(
         if provider_name is None:
             return False
         try:
-            await _refresh(sessionmaker, settings, provider_name, inbox_id, stored)
+            return (
+                await _refresh(sessionmaker, settings, provider_name, inbox_id, stored) is not None
+            )
         except TokenUnavailable:
             return False
-        return True
 
-    results = await asyncio.gather(*(one(i) for i in inbox_ids))
-    return sum(results)
+    results = await asyncio.gather(*(one(i) for i in inbox_ids), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            log.error("refreshing an idle grant failed", exc_info=result)
+    return sum(1 for result in results if result is True)

@@ -159,6 +159,9 @@ class InboxOAuthRequest(CreatedAt, Base):
     )
     provider: Mapped[str] = mapped_column(Text)
     code_verifier_encrypted: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the secret in the cookie of the browser that started it: the callback
+    # is refused in any other browser (someone sent the sign-in link to a colleague).
+    browser_hash: Mapped[str] = mapped_column(Text)
     inbox: Mapped[dict[str, object]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     expires_at: Mapped[datetime] = mapped_column(index=True)
 

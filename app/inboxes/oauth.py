@@ -9,6 +9,7 @@ app/inboxes/connect.py runs the sign-in.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -196,6 +197,8 @@ def _tokens(provider: Provider, answer: dict[str, Any]) -> Tokens:
 
 
 CONSENT_MARKERS = ("AADSTS65001", "AADSTS90094", "consent_required", "admin_policy_enforced")
+# A redirect URI or client the provider does not know: the registration is wrong.
+REGISTRATION_MARKERS = ("AADSTS50011", "AADSTS700016", "AADSTS7000215", "redirect_uri_mismatch")
 
 
 def describe(provider: Provider, error: str, description: str | None) -> OAuthFailure:
@@ -225,6 +228,13 @@ def describe(provider: Provider, error: str, description: str | None) -> OAuthFa
         return OAuthFailure(
             f"The sign-in at {label} was cancelled or refused.", status="reconnect_needed"
         )
+    if error != "invalid_grant" or any(m in text for m in REGISTRATION_MARKERS):
+        # The app's request itself is wrong: the operator's registration, not the grant.
+        return OAuthFailure(
+            f"{label} refused the app's request ({error}: {(description or '')[:200]}): the "
+            "operator must check the app's registration (redirect URI, permissions).",
+            status="retrying",
+        )
     return OAuthFailure(
         f"{label} no longer accepts this inbox's sign-in (it was revoked, expired or the "
         "account's password changed): reconnect the inbox to sign in again.",
@@ -242,8 +252,13 @@ def _failure(provider: Provider, exc: Exception) -> OAuthFailure:
         return OAuthFailure(
             f"{provider.label} answered HTTP {code}; trying again later.", status="retrying"
         )
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, (httpx2.TimeoutException, TimeoutError)):
         return OAuthFailure(f"{provider.label} did not answer in time.", status="retrying")
+    if isinstance(exc, ValueError):  # a 2xx answer that is not a token (a proxy's page)
+        return OAuthFailure(
+            f"{provider.label} answered with something that is not a token; trying again later.",
+            status="retrying",
+        )
     return OAuthFailure(
         f"{provider.label} could not be reached ({type(exc).__name__}).", status="retrying"
     )
@@ -261,7 +276,7 @@ async def exchange_code(
                 code=code,
                 code_verifier=code_verifier,
             )
-    except (OAuthError, httpx2.HTTPError, OAuthFailure) as exc:
+    except Exception as exc:  # whatever the answer was, it is said as an OAuthFailure
         raise _failure(provider, exc) from None
     tokens = _tokens(provider, dict(answer))
     if tokens.refresh_token is None:
@@ -276,8 +291,10 @@ async def exchange_code(
 async def refresh(provider: Provider, settings: Settings, refresh_token: str) -> Tokens:
     """A new access token (and, where the provider rotates it, a new refresh token)."""
     try:
-        async with _client(provider, settings) as client:
-            answer = await client.refresh_token(provider.token_url, refresh_token=refresh_token)
-    except (OAuthError, httpx2.HTTPError, OAuthFailure) as exc:
+        # One bound for the whole call (httpx's is per phase): well inside the lease.
+        async with asyncio.timeout(2 * TOKEN_TIMEOUT_SECONDS):
+            async with _client(provider, settings) as client:
+                answer = await client.refresh_token(provider.token_url, refresh_token=refresh_token)
+    except Exception as exc:
         raise _failure(provider, exc) from None
     return _tokens(provider, dict(answer))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
@@ -64,9 +64,31 @@ async def oauth_providers(_: CurrentManager, settings: SettingsDep) -> list[OAut
     summary="Connect a Google or Microsoft 365 mailbox: where to send the browser to sign in",
 )
 async def authorize_new_inbox(
-    body: OAuthConnect, manager: CurrentManager, session: SessionDep, settings: SettingsDep
+    body: OAuthConnect,
+    manager: CurrentManager,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> OAuthStart:
-    return await connect.start_new(session, settings, manager, body)
+    started, cookie = await connect.start_new(session, settings, manager, body)
+    _set_browser_cookie(response, settings, cookie)
+    return started
+
+
+def _set_browser_cookie(
+    response: Response, settings: SettingsDep, cookie: connect.BrowserCookie
+) -> None:
+    """Ties the sign-in to this browser: sent only to the callback, which a provider's
+    redirect (a top-level navigation from another site) reaches with SameSite=Lax."""
+    response.set_cookie(
+        cookie.name,
+        cookie.value,
+        max_age=int(connect.REQUEST_LIFETIME.total_seconds()),
+        path=connect.COOKIE_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+    )
 
 
 @router.get(
@@ -77,12 +99,14 @@ async def authorize_new_inbox(
     responses={303: {"description": "To /inboxes/{id}?oauth2=connected, or ?oauth2=failed"}},
 )
 async def oauth_callback(
+    request: Request,
     sessionmaker: SessionmakerDep,
     settings: SettingsDep,
     state: Annotated[str | None, Query(max_length=200)] = None,
     code: Annotated[str | None, Query(max_length=4000)] = None,
     error: Annotated[str | None, Query(max_length=200)] = None,
     error_description: Annotated[str | None, Query(max_length=2000)] = None,
+    admin_consent: Annotated[str | None, Query(max_length=10)] = None,
 ) -> RedirectResponse:
     params = {
         name: value
@@ -91,11 +115,15 @@ async def oauth_callback(
             ("code", code),
             ("error", error),
             ("error_description", error_description),
+            ("admin_consent", admin_consent),
         )
         if value
     }
-    target = await connect.finish(sessionmaker, settings, params)
-    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    target = await connect.finish(sessionmaker, settings, params, dict(request.cookies))
+    answer = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    if state:
+        answer.delete_cookie(connect.cookie_of_state(state), path=connect.COOKIE_PATH)
+    return answer
 
 
 @router.post(
@@ -129,11 +157,14 @@ async def authorize_inbox(
     manager: CurrentManager,
     session: SessionDep,
     settings: SettingsDep,
+    response: Response,
     body: Annotated[OAuthReconnect | None, Body()] = None,
 ) -> OAuthStart:
-    return await connect.start_reconnect(
+    started, cookie = await connect.start_reconnect(
         session, settings, manager, inbox_id, body or OAuthReconnect()
     )
+    _set_browser_cookie(response, settings, cookie)
+    return started
 
 
 @router.patch("/{inbox_id}", response_model=InboxRead, responses=CONFLICT, summary="Change it")

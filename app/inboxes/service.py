@@ -116,8 +116,11 @@ async def update_inbox(
     if switching:
         # Back to passwords: the tokens go, and reading starts again with the new login.
         inbox.auth_kind = "password"
+        mine = select(EmailInbox.id).where(
+            EmailInbox.id == inbox.id, EmailInbox.manager_id == manager.id
+        )
         await session.execute(
-            delete(InboxOAuthGrant).where(InboxOAuthGrant.email_inbox_id == inbox.id)
+            delete(InboxOAuthGrant).where(InboxOAuthGrant.email_inbox_id.in_(mine))
         )
         inbox.settings_version += 1
         inbox.next_poll_at = clock.now()

@@ -65,13 +65,15 @@ def _auth_error(exc: aiosmtplib.SMTPAuthenticationError, *, oauth: bool) -> Smtp
             f"(SMTP AUTH is switched off, {AUTH_DISABLED}): a Microsoft 365 administrator "
             "must allow authenticated SMTP for it (Exchange admin center, the mailbox's "
             "Email apps settings), then test the inbox again.",
-            retryable=False,
+            # The mail waits (with backoff) for the administrator, not lost.
+            retryable=True,
             auth_disabled=True,
         )
     if oauth:
+        # A revoked grant, or a token the server refuses early: a new one may pass.
         return SmtpError(
             f"The server refused the sign-in token ({exc.code} {exc.message[:200]}).",
-            retryable=False,
+            retryable=True,
             token_refused=True,
         )
     return SmtpError(f"The server refused the username or password ({exc.code}).", retryable=False)

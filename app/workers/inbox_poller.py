@@ -270,7 +270,9 @@ class InboxPoller:
             box = ImapMailbox(imap_settings(inbox, self.settings, token.token))
             await box.open()
         except ImapError as exc:
-            if not exc.token_refused:
+            # A token issued a moment ago and refused: another one would be refused too
+            # (IMAP off for the mailbox, no access to it): said, not retried in a loop.
+            if not exc.token_refused or token.fresh():
                 raise
             log.info("the server refused the access token; getting a new one")
             token = await grants.access_token(

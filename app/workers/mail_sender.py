@@ -134,6 +134,7 @@ class _Inboxes:
     ) -> None:
         self.sessionmaker, self.settings, self.inboxes = sessionmaker, settings, inboxes
         self.tokens: dict[int, grants.AccessToken | grants.TokenUnavailable] = {}
+        self.cleared: set[int] = set()
 
     async def prepare(self) -> None:
         """The oauth2 inboxes' tokens, side by side: a provider that does not answer
@@ -141,17 +142,28 @@ class _Inboxes:
         oauth2 = [i.id for i in self.inboxes.values() if i.auth_kind == "oauth2" and i.smtp_host]
         await asyncio.gather(*(self._token(inbox_id) for inbox_id in oauth2))
 
-    async def _token(self, inbox_id: int) -> grants.AccessToken | grants.TokenUnavailable:
-        if inbox_id not in self.tokens:
+    async def _token(
+        self, inbox_id: int, refused: str | None = None
+    ) -> grants.AccessToken | grants.TokenUnavailable:
+        if inbox_id not in self.tokens or refused is not None:
             try:
                 self.tokens[inbox_id] = await grants.access_token(
                     self.sessionmaker,
                     self.settings,
                     inbox_id,
                     owner=grants.process_owner("mail"),
+                    refused=refused,
+                    # Another worker refreshing it: this mail waits for a later round
+                    # rather than holding up everyone else's.
+                    wait=False,
                 )
             except grants.TokenUnavailable as exc:
                 self.tokens[inbox_id] = exc
+            except Exception as exc:  # a broken grant must not stop the round
+                log.exception("the inbox's token could not be had")
+                self.tokens[inbox_id] = grants.TokenUnavailable(
+                    f"internal error: {type(exc).__name__}", status="retrying"
+                )
         return self.tokens[inbox_id]
 
     async def server_for(self, mail: OutgoingEmail) -> SmtpServer | None:
@@ -167,11 +179,25 @@ class _Inboxes:
         return smtp_server(inbox, self.settings, token.token)
 
     async def refused(self, mail: OutgoingEmail, error: SmtpError) -> None:
-        """A tenant that refuses SMTP AUTH is the manager's to fix: said once."""
-        if error.auth_disabled and mail.email_inbox_id in self.inboxes:
-            await grants.note_smtp_check(
-                self.sessionmaker, self.settings, mail.email_inbox_id, str(error)
-            )
+        """After a refused sign-in through an oauth2 inbox: a tenant that refuses SMTP
+        AUTH is the manager's to fix (said once); a refused token is renewed once (the
+        mail goes with the next round), unless it is brand new."""
+        inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+        if inbox is None or inbox.auth_kind != "oauth2":
+            return
+        if error.auth_disabled:
+            await grants.note_smtp_check(self.sessionmaker, self.settings, inbox.id, str(error))
+            return
+        token = self.tokens.get(inbox.id)
+        if error.token_refused and isinstance(token, grants.AccessToken) and not token.fresh():
+            await self._token(inbox.id, refused=token.token)
+
+    async def sent(self, mail: OutgoingEmail) -> None:
+        """A mail went out through an oauth2 inbox: a `smtp_disabled` mark is stale."""
+        inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+        if inbox is not None and inbox.auth_kind == "oauth2" and inbox.id not in self.cleared:
+            self.cleared.add(inbox.id)
+            await grants.note_smtp_check(self.sessionmaker, self.settings, inbox.id, None)
 
 
 async def _record(
@@ -261,7 +287,10 @@ async def _deliver(
         if mail.is_sensitive:  # the secret link has done its job
             values.update(text_body="", html_body=None)
     except SmtpError as exc:
-        await inboxes.refused(mail, exc)
+        try:
+            await inboxes.refused(mail, exc)
+        except Exception:  # the mail's own outcome is written whatever happens here
+            log.exception("could not note the inbox's refused sign-in")
         attempts = mail.attempts + 1
         if exc.retryable and attempts < MAX_ATTEMPTS:
             delay = retry_delay(attempts)
@@ -275,6 +304,11 @@ async def _deliver(
         log.exception("mail could not be built")
         values = {"status": "failed", "attempts": mail.attempts + 1, "last_error": repr(exc)}
     await _record(sessionmaker, mail, lease_until=None, sending_since=None, **values)
+    if values.get("status") == "sent":
+        try:
+            await inboxes.sent(mail)
+        except Exception:  # the mail is sent and recorded; a stale mark can wait
+            log.exception("could not clear the inbox's smtp_disabled mark")
 
 
 async def _send(

@@ -182,6 +182,12 @@ class FakeOAuthProvider(FakeServer):
 
     # --- FakeServer --------------------------------------------------------------------
 
+    def answer(self, request: Request, mode: str | None) -> Answer | None:
+        # "html": a 200 page where a token should be (a captive portal, a proxy).
+        if mode == "html":
+            return Answer(200, "<html><body>Please sign in to the network</body></html>")
+        return super().answer(request, mode)
+
     def is_create(self, request: Request) -> bool:
         return request.method == "POST" and request.path.endswith("token")
 

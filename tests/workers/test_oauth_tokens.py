@@ -24,9 +24,13 @@ from app.core.database import make_sessionmaker
 from app.inboxes import grants, oauth
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
 from app.inboxes.models import EmailInbox, InboxOAuthGrant
+from app.outbox import outgoing
 from app.outbox.models import OutgoingEmail
+from app.workers.inbox_poller import InboxPoller
+from app.workers.mail_sender import send_due_mail
 from tests.dovecot import Dovecot
 from tests.fakes.oauth import FakeOAuthProvider
+from tests.smtp import SmtpServer
 
 
 @pytest.fixture
@@ -45,6 +49,7 @@ async def signed_in_inbox(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     oauth_provider: FakeOAuthProvider,
+    smtp: SmtpServer | None = None,
 ) -> tuple[int, str]:
     """A manager, an oauth2 inbox and the grant of a real sign-in at the provider:
     (inbox id, the account's address)."""
@@ -67,6 +72,9 @@ async def signed_in_inbox(
             name="Help",
             email_address=account,
             imap_host="127.0.0.1",
+            smtp_host=smtp.host if smtp else None,
+            smtp_port=smtp.port if smtp else 587,
+            smtp_security="none",
             auth_kind="oauth2",
         )
         session.add(inbox)
@@ -245,3 +253,183 @@ async def test_an_imap_server_refusing_a_token_answers_at_once(
     assert time.monotonic() - started < 5
     assert refused.value.token_refused and not refused.value.retryable
     assert "refused the sign-in token" in str(refused.value)
+
+
+async def test_a_token_endpoint_answering_a_web_page_is_a_failure_that_passes(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+) -> None:
+    inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
+    await expire(sessions, inbox_id)
+    oauth_provider.fail_next("html")  # a captive portal's 200 page
+    with pytest.raises(grants.TokenUnavailable) as failed:
+        await grants.access_token(sessions, configured, inbox_id, owner="w")
+    assert failed.value.status == "retrying" and "not a token" in str(failed.value)
+    stored = await grant_row(sessions, inbox_id)
+    assert (stored.status, stored.failures, stored.lease_until) == ("retrying", 1, None)
+
+
+async def test_a_failed_daily_refresh_is_written_down(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+) -> None:
+    inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(InboxOAuthGrant)
+            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
+            .values(refreshed_at=clock.now() - timedelta(days=2))
+        )
+    oauth_provider.fail_next("500")
+    assert await grants.refresh_stale(sessions, configured, owner="maintenance") == 0
+    stored = await grant_row(sessions, inbox_id)
+    assert stored.status == "retrying" and "HTTP 500" in (stored.last_error or "")
+
+
+async def test_a_refresh_under_way_never_overwrites_a_new_sign_in(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
+    await expire(sessions, inbox_id)
+    monkeypatch.setattr(oauth_provider, "refresh_delay", 1.0)
+    refreshing = asyncio.ensure_future(
+        grants.access_token(sessions, configured, inbox_id, owner="worker")
+    )
+
+    async def leased() -> bool:
+        return (await grant_row(sessions, inbox_id)).lease_owner == "worker"
+
+    async with asyncio.timeout(10):
+        while not await leased():
+            await asyncio.sleep(0.02)
+    # Meanwhile the manager reconnects the inbox (connect._save writes its tokens).
+    reconnected = oauth.Tokens(
+        access_token="access-of-the-new-sign-in",
+        refresh_token="refresh-of-the-new-sign-in",
+        expires_at=clock.now() + timedelta(hours=1),
+        scopes="https://mail.google.com/",
+    )
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(InboxOAuthGrant)
+            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
+            .values(**grants.grant_values(configured, reconnected))
+        )
+    token = await refreshing
+    assert token.token == "access-of-the-new-sign-in"
+    stored = await grant_row(sessions, inbox_id)
+    assert (
+        grants._decrypt(
+            configured, stored.refresh_token_encrypted, "inbox_oauth_grants.refresh_token"
+        )
+        == "refresh-of-the-new-sign-in"
+    )
+
+
+async def test_the_poller_leaves_an_inbox_whose_sign_in_is_dead_alone(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+) -> None:
+    inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(InboxOAuthGrant)
+            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
+            .values(status="reconnect_needed")
+        )
+        await session.execute(
+            update(EmailInbox).where(EmailInbox.id == inbox_id).values(next_poll_at=clock.now())
+        )
+    poller = InboxPoller(configured, sessions, parse_processes=0)
+    try:
+        assert await poller.step() == 0
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(InboxOAuthGrant)
+                .where(InboxOAuthGrant.email_inbox_id == inbox_id)
+                .values(status="retrying")
+            )
+        assert await poller.step() == 1  # still tried: that may pass
+    finally:
+        await poller.stop()
+
+
+async def answer_through(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, inbox_id: int
+) -> int:
+    """An acknowledgement that goes out through the inbox's own SMTP server."""
+    async with sessions() as session, session.begin():
+        mail = await outgoing.enqueue(
+            session,
+            settings,
+            kind="verify_email",
+            to="jan@example.org",
+            language="en",
+            values={"full_name": "Jan", "link": "http://x", "hours": 24},
+            email_inbox_id=inbox_id,
+        )
+        return mail.id
+
+
+async def mail_row(sessions: async_sessionmaker[AsyncSession], mail_id: int) -> OutgoingEmail:
+    async with sessions() as session:
+        return await session.get_one(OutgoingEmail, mail_id)
+
+
+async def test_mail_through_an_oauth2_inbox_signs_in_as_the_mailbox_and_waits_out_refusals(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+    oauth_smtp_server: SmtpServer,
+) -> None:
+    inbox_id, account = await signed_in_inbox(
+        sessions, configured, oauth_provider, oauth_smtp_server
+    )
+    # SMTP AUTH switched off in the tenant: the mail waits, the manager is told once.
+    oauth_smtp_server.mailbox.refuse_auth_with.append(
+        "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for"
+        " the Tenant."
+    )
+    first = await answer_through(sessions, configured, inbox_id)
+    assert await send_due_mail(sessions, configured) == 1
+    waiting = await mail_row(sessions, first)
+    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    assert "SMTP AUTH is switched off" in (waiting.last_error or "")
+    assert (await grant_row(sessions, inbox_id)).status == "smtp_disabled"
+    assert await alerts(sessions) == 1
+
+    # The administrator allowed it: the next try goes out as the mailbox, and the
+    # inbox's mark is cleared.
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(OutgoingEmail)
+            .where(OutgoingEmail.id == first)
+            .values(next_attempt_at=clock.now())
+        )
+    assert await send_due_mail(sessions, configured) >= 1
+    assert (await mail_row(sessions, first)).status == "sent"
+    assert oauth_smtp_server.mailbox.authenticated_users == [account]
+    assert (await grant_row(sessions, inbox_id)).status == "connected"
+
+    # The grant revoked: the server refuses the token; the mail waits (not failed),
+    # a new token is asked for, and the provider's answer is written on the inbox.
+    oauth_provider.revoke(account)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(InboxOAuthGrant)
+            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
+            .values(refreshed_at=clock.now() - timedelta(minutes=30))
+        )
+    second = await answer_through(sessions, configured, inbox_id)
+    assert await send_due_mail(sessions, configured) == 1
+    refused = await mail_row(sessions, second)
+    assert (refused.status, refused.attempts) == ("pending", 1)
+    assert "refused the sign-in token" in (refused.last_error or "")
+    assert (await grant_row(sessions, inbox_id)).status == "reconnect_needed"
+    assert await alerts(sessions) == 2  # smtp_disabled earlier, now this

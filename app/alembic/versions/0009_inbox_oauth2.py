@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.Column("email_inbox_id", sa.BigInteger(), nullable=True),
         sa.Column("provider", sa.Text(), nullable=False),
         sa.Column("code_verifier_encrypted", sa.Text(), nullable=False),
+        sa.Column("browser_hash", sa.Text(), nullable=False),
         sa.Column(
             "inbox",
             postgresql.JSONB(astext_type=sa.Text()),
