@@ -162,19 +162,25 @@ def _decrypt(settings: Settings, stored: str | None, context: str) -> str | None
     return cipher_for(settings).decrypt(stored, context=context) if stored else None
 
 
+def _login(
+    inbox: EmailInbox, settings: Settings, username: str | None, stored: str | None, context: str
+) -> tuple[str | None, str | None]:
+    """(username, password) to sign in with: an oauth2 inbox signs in as its mailbox,
+    with a token instead of a password."""
+    if inbox.auth_kind == "oauth2":
+        return username or inbox.email_address, None
+    return username, _decrypt(settings, stored, context)
+
+
 def imap_settings(
     inbox: EmailInbox, settings: Settings, access_token: str | None = None
 ) -> ImapSettings:
     """The inbox's IMAP server; a manager typed it, so private addresses are refused
     unless ALLOW_PRIVATE_NETWORK_TARGETS (checked where the connection is made). An
     oauth2 inbox signs in with `access_token` as its mailbox address."""
-    username: str | None
-    password: str | None
-    if inbox.auth_kind == "oauth2":
-        username, password = inbox.imap_username or inbox.email_address, None
-    else:
-        username = inbox.imap_username
-        password = _decrypt(settings, inbox.imap_password_encrypted, IMAP_PASSWORD_CONTEXT)
+    username, password = _login(
+        inbox, settings, inbox.imap_username, inbox.imap_password_encrypted, IMAP_PASSWORD_CONTEXT
+    )
     return ImapSettings(
         host=inbox.imap_host,
         port=inbox.imap_port,
@@ -193,13 +199,9 @@ def smtp_server(
     """The inbox's own SMTP server, or None when it has none."""
     if not inbox.smtp_host:
         return None
-    username: str | None
-    password: str | None
-    if inbox.auth_kind == "oauth2":
-        username, password = inbox.smtp_username or inbox.email_address, None
-    else:
-        username = inbox.smtp_username
-        password = _decrypt(settings, inbox.smtp_password_encrypted, SMTP_PASSWORD_CONTEXT)
+    username, password = _login(
+        inbox, settings, inbox.smtp_username, inbox.smtp_password_encrypted, SMTP_PASSWORD_CONTEXT
+    )
     return SmtpServer(
         host=inbox.smtp_host,
         port=inbox.smtp_port,

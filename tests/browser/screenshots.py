@@ -19,7 +19,7 @@ from tests.browser.stack import PASSWORD, Stack, running_stack
 from tests.database import database_server
 
 # The set kept in the docs: every screen in both languages, themes and widths would
-# be 80 files; these four show each screen in each language, theme and width once.
+# be 104 files; these four show each screen in each language, theme and width once.
 KEPT = [
     ("en", "light", DESKTOP),
     ("pl", "dark", DESKTOP),
@@ -58,8 +58,17 @@ def seed(stack: Stack) -> dict[str, str]:
         api.post(
             f"/tickets/{third['id']}/transitions", headers=headers, json={"to_state": "closed"}
         )
+    support = stack.signed_out_inbox(
+        email,
+        "Support",
+        status="reconnect_needed",
+        problem="Google no longer accepts this inbox's sign-in (it was revoked, expired or the "
+        "account's password changed): reconnect the inbox to sign in again.",
+    )
+    stack.inbox(email, "Sales")
     return {
         "email": email,
+        "inbox": f"/inboxes/{support}",
         "board": f"/boards/{printers['id']}",
         "ticket": f"/boards/{printers['id']}/tickets/{first['id']}",
         "form": f"/b/{printers['public_id']}",
@@ -103,6 +112,12 @@ def screens(paths: dict[str, str]) -> list[tuple[str, Callable[[Page, str, str],
         ("board-tickets", visit(paths["board"])),
         ("ticket", visit(paths["ticket"])),
         ("board-settings", visit(f"{paths['board']}/settings")),
+        ("inboxes", visit("/inboxes")),
+        ("inbox", visit(paths["inbox"])),
+        (
+            "inbox-signin-failed",
+            visit(f"{paths['inbox']}?oauth2=failed&reason=wrong_browser&detail=Start+again+here."),
+        ),
     ]
     return [(name, show, False) for name, show in anonymous] + [
         (name, show, True) for name, show in signed_in

@@ -16,6 +16,7 @@ from tests.conftest import free_port
 from tests.database import DatabaseServer
 from tests.processes import PROJECT_ROOT, Server, cli_env, run_cli, serve
 from tests.smtp import SmtpServer, running_smtp_server
+from tests.workers.helpers import query
 
 PASSWORD = "long enough secret"
 
@@ -59,6 +60,47 @@ class Stack:
             created.raise_for_status()
             board: dict[str, object] = created.json()
             return board
+
+    def inbox(self, email: str, name: str, **fields: object) -> int:
+        """A password inbox of `email`'s, made through the API (switched off unless
+        said: its made-up server is not there)."""
+        body = {
+            "name": name,
+            "email_address": f"{name.lower()}@example.com",
+            "imap_host": "imap.example.com",
+            "imap_username": f"{name.lower()}@example.com",
+            "imap_password": "app-password",
+            "is_active": False,
+            **fields,
+        }
+        with self.api() as api:
+            token = api.post("/auth/login", json={"email": email, "password": PASSWORD})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            created = api.post("/inboxes", json=body, headers=headers)
+            created.raise_for_status()
+            return int(created.json()["id"])
+
+    def signed_out_inbox(self, email: str, name: str, *, status: str, problem: str) -> int:
+        """An inbox of `email`'s that signed in with Google and whose sign-in now has
+        `status`: written into the database, since no provider takes part here."""
+        inbox_id = self.inbox(email, name, is_active=True, imap_password=None)
+        query(
+            self.env["DATABASE_URL"],
+            "UPDATE email_inboxes SET auth_kind = 'oauth2', imap_password_encrypted = NULL, "
+            "last_polled_at = now() - interval '2 hours', next_poll_at = now() + interval '1 day' "
+            "WHERE id = :id",
+            id=inbox_id,
+        )
+        query(
+            self.env["DATABASE_URL"],
+            "INSERT INTO inbox_oauth_grants (email_inbox_id, provider, scopes, "
+            "refresh_token_encrypted, status, last_error, last_error_at) VALUES (:id, 'google', "
+            "'https://mail.google.com/', 'x', :status, :problem, now())",
+            id=inbox_id,
+            status=status,
+            problem=problem,
+        )
+        return inbox_id
 
     def report(self, public_id: object, title: str, **fields: object) -> str:
         """A report through the public form's API; returns its status-link UUID."""

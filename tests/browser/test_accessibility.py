@@ -62,6 +62,10 @@ def test_no_serious_violation_on_any_screen(stack: Stack, open_browser, theme: s
     email = stack.manager()
     board = stack.board(email, f"Rooms {theme}", keywords=["projector", "room"])
     stack.report(board["public_id"], "Room 3 projector flickers")
+    inbox = stack.signed_out_inbox(
+        email, "Support", status="consent_required", problem="Microsoft 365 wants consent."
+    )
+    stack.inbox(email, "Sales")
     found: dict[str, list[str]] = {}
     for viewport in (DESKTOP, PHONE):
         width = viewport["width"]
@@ -90,6 +94,12 @@ def test_no_serious_violation_on_any_screen(stack: Stack, open_browser, theme: s
         ticket.page.get_by_role("link", name="All tickets of this board").click()
         tickets.settings()
         found[f"settings @ {width}"] = violations(page)
+        page.goto(f"{stack.base_url}/inboxes?oauth2=connected")
+        expect(page.get_by_role("heading", name="Inboxes")).to_be_visible()
+        found[f"inboxes @ {width}"] = violations(page)
+        page.goto(f"{stack.base_url}/inboxes/{inbox}?oauth2=failed&reason=imap_failed&detail=x")
+        expect(page.get_by_role("button", name="Reconnect with Google")).to_be_visible()
+        found[f"inbox, sign-in failed @ {width}"] = violations(page)
         boards.open_menu()
         found[f"open menu @ {width}"] = violations(page)
         boards.sign_out()

@@ -188,6 +188,18 @@ class FakeOAuthProvider(FakeServer):
             return Answer(200, "<html><body>Please sign in to the network</body></html>")
         return super().answer(request, mode)
 
+    def app_settings(self) -> dict[str, str]:
+        """The app's settings that register it with both providers, here."""
+        return {
+            "GOOGLE_OAUTH_CLIENT_ID": self.client_id,
+            "GOOGLE_OAUTH_CLIENT_SECRET": self.client_secret,
+            "GOOGLE_OAUTH_AUTHORIZE_URL": self.authorize_url("google"),
+            "GOOGLE_OAUTH_TOKEN_URL": self.token_url("google"),
+            "MICROSOFT_OAUTH_CLIENT_ID": self.client_id,
+            "MICROSOFT_OAUTH_CLIENT_SECRET": self.client_secret,
+            "MICROSOFT_OAUTH_AUTHORITY": f"{self.url}/microsoft",
+        }
+
     def is_create(self, request: Request) -> bool:
         return request.method == "POST" and request.path.endswith("token")
 

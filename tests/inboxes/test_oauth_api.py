@@ -32,16 +32,7 @@ API = "/api/v1"
 @pytest.fixture
 def configured(settings: Settings, oauth_provider: FakeOAuthProvider) -> Settings:
     return settings.model_copy(
-        update={
-            "GOOGLE_OAUTH_CLIENT_ID": oauth_provider.client_id,
-            "GOOGLE_OAUTH_CLIENT_SECRET": oauth_provider.client_secret,
-            "GOOGLE_OAUTH_AUTHORIZE_URL": oauth_provider.authorize_url("google"),
-            "GOOGLE_OAUTH_TOKEN_URL": oauth_provider.token_url("google"),
-            "MICROSOFT_OAUTH_CLIENT_ID": oauth_provider.client_id,
-            "MICROSOFT_OAUTH_CLIENT_SECRET": oauth_provider.client_secret,
-            "MICROSOFT_OAUTH_AUTHORITY": f"{oauth_provider.url}/microsoft",
-            "MICROSOFT_OAUTH_TENANT": "0000-tenant",
-        }
+        update={**oauth_provider.app_settings(), "MICROSOFT_OAUTH_TENANT": "0000-tenant"}
     )
 
 

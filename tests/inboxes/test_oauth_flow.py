@@ -30,15 +30,7 @@ MICROSOFT_SCOPES = {
 @pytest.fixture
 def live_env_overrides(oauth_provider: FakeOAuthProvider) -> dict[str, str]:
     """Both providers registered, both pointing at the local stand-in."""
-    return {
-        "GOOGLE_OAUTH_CLIENT_ID": oauth_provider.client_id,
-        "GOOGLE_OAUTH_CLIENT_SECRET": oauth_provider.client_secret,
-        "GOOGLE_OAUTH_AUTHORIZE_URL": oauth_provider.authorize_url("google"),
-        "GOOGLE_OAUTH_TOKEN_URL": oauth_provider.token_url("google"),
-        "MICROSOFT_OAUTH_CLIENT_ID": oauth_provider.client_id,
-        "MICROSOFT_OAUTH_CLIENT_SECRET": oauth_provider.client_secret,
-        "MICROSOFT_OAUTH_AUTHORITY": f"{oauth_provider.url}/microsoft",
-    }
+    return oauth_provider.app_settings()
 
 
 def unique(name: str) -> str:
@@ -117,6 +109,20 @@ def stored_grant(stack: LiveStack, inbox_id: int) -> dict[str, Any]:
             await connection.close()
 
     return asyncio.run(read())
+
+
+def begin(
+    api: httpx.Client,
+    auth: dict[str, str],
+    body: dict[str, Any],
+    dovecot: Dovecot,
+    smtp: SmtpServer,
+) -> httpx.Response:
+    """Start connecting a new inbox on the local servers (the answer sets the cookie
+    the callback wants in `api`, the browser)."""
+    return api.post(
+        "/inboxes/oauth2/authorize", headers=auth, json={**body, **servers(dovecot, smtp)}
+    )
 
 
 def connect(
@@ -292,15 +298,12 @@ def test_consent_missing_sends_the_browser_back_with_the_admin_consent_link(
     oauth_provider.add_account(account)
     oauth_provider.require_consent(account)
     api, auth = live_stack.signed_in_manager()
-    started = api.post(
-        "/inboxes/oauth2/authorize",
-        headers=auth,
-        json={
-            "provider": "microsoft",
-            "name": "Consent",
-            "email_address": account,
-            **servers(oauth_dovecot, oauth_smtp_server),
-        },
+    started = begin(
+        api,
+        auth,
+        {"provider": "microsoft", "name": "Consent", "email_address": account},
+        oauth_dovecot,
+        oauth_smtp_server,
     )
     path, outcome = sign_in(api, started.json()["authorization_url"])
     assert path == "/inboxes" and outcome["oauth2"] == ["failed"]
@@ -327,16 +330,13 @@ def test_a_mailbox_that_refuses_the_token_is_not_saved_and_a_state_serves_once(
     account = unique("someone")
     oauth_provider.add_account(account)
     api, auth = live_stack.signed_in_manager()
-    started = api.post(
-        "/inboxes/oauth2/authorize",
-        headers=auth,
-        json={
-            "provider": "google",
-            "name": "Wrong",
-            # Not the mailbox the signed-in account's token opens.
-            "email_address": unique("other"),
-            **servers(oauth_dovecot, oauth_smtp_server),
-        },
+    started = begin(
+        api,
+        auth,
+        # Not the mailbox the signed-in account's token opens.
+        {"provider": "google", "name": "Wrong", "email_address": unique("other")},
+        oauth_dovecot,
+        oauth_smtp_server,
     )
     callback = at_provider(started.json()["authorization_url"])
     _, outcome = outcome_of(api.get(callback, follow_redirects=False))
@@ -359,15 +359,12 @@ def test_a_sign_in_finished_in_another_browser_is_refused(
     colleague = unique("colleague")
     oauth_provider.add_account(colleague)
     api, auth = live_stack.signed_in_manager()
-    started = api.post(
-        "/inboxes/oauth2/authorize",
-        headers=auth,
-        json={
-            "provider": "google",
-            "name": "Phish",
-            "email_address": colleague,
-            **servers(oauth_dovecot, oauth_smtp_server),
-        },
+    started = begin(
+        api,
+        auth,
+        {"provider": "google", "name": "Phish", "email_address": colleague},
+        oauth_dovecot,
+        oauth_smtp_server,
     )
     assert "oauth2_" in started.headers["set-cookie"]
     assert "HttpOnly" in started.headers["set-cookie"]
@@ -391,15 +388,12 @@ def test_smtp_auth_switched_off_in_the_tenant_is_said_and_reading_goes_on(
         " the Tenant."
     )
     api, auth = live_stack.signed_in_manager()
-    started = api.post(
-        "/inboxes/oauth2/authorize",
-        headers=auth,
-        json={
-            "provider": "microsoft",
-            "name": "Tenant",
-            "email_address": account,
-            **servers(oauth_dovecot, oauth_smtp_server),
-        },
+    started = begin(
+        api,
+        auth,
+        {"provider": "microsoft", "name": "Tenant", "email_address": account},
+        oauth_dovecot,
+        oauth_smtp_server,
     )
     path, outcome = sign_in(api, started.json()["authorization_url"])
     assert outcome["oauth2"] == ["connected"] and outcome["warning"] == ["smtp"]

@@ -24,25 +24,18 @@ from app.core.database import make_sessionmaker
 from app.inboxes import grants, oauth
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
 from app.inboxes.models import EmailInbox, InboxOAuthGrant
-from app.outbox import outgoing
 from app.outbox.models import OutgoingEmail
 from app.workers.inbox_poller import InboxPoller
 from app.workers.mail_sender import send_due_mail
 from tests.dovecot import Dovecot
 from tests.fakes.oauth import FakeOAuthProvider
+from tests.outbox.test_outbox import queue
 from tests.smtp import SmtpServer
 
 
 @pytest.fixture
 def configured(settings: Settings, oauth_provider: FakeOAuthProvider) -> Settings:
-    return settings.model_copy(
-        update={
-            "GOOGLE_OAUTH_CLIENT_ID": oauth_provider.client_id,
-            "GOOGLE_OAUTH_CLIENT_SECRET": oauth_provider.client_secret,
-            "GOOGLE_OAUTH_AUTHORIZE_URL": oauth_provider.authorize_url("google"),
-            "GOOGLE_OAUTH_TOKEN_URL": oauth_provider.token_url("google"),
-        }
-    )
+    return settings.model_copy(update=oauth_provider.app_settings())
 
 
 async def signed_in_inbox(
@@ -87,14 +80,20 @@ async def signed_in_inbox(
     return inbox.id, account
 
 
-async def expire(sessions: async_sessionmaker[AsyncSession], inbox_id: int) -> None:
-    """The stored access token ran out."""
+async def set_grant(
+    sessions: async_sessionmaker[AsyncSession], inbox_id: int, **values: object
+) -> None:
     async with sessions() as session, session.begin():
         await session.execute(
             update(InboxOAuthGrant)
             .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-            .values(expires_at=clock.now() - timedelta(seconds=1))
+            .values(**values)
         )
+
+
+async def expire(sessions: async_sessionmaker[AsyncSession], inbox_id: int) -> None:
+    """The stored access token ran out."""
+    await set_grant(sessions, inbox_id, expires_at=clock.now() - timedelta(seconds=1))
 
 
 async def grant_row(sessions: async_sessionmaker[AsyncSession], inbox_id: int) -> InboxOAuthGrant:
@@ -172,12 +171,7 @@ async def test_a_provider_that_fails_is_retried_with_backoff_and_nobody_is_maile
     assert oauth_provider.refreshes == asked
     assert await alerts(sessions) == 0
     # Once it passes, the provider answers and the grant is healthy again.
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-            .values(retry_at=clock.now())
-        )
+    await set_grant(sessions, inbox_id, retry_at=clock.now())
     await grants.access_token(sessions, configured, inbox_id, owner="w")
     stored = await grant_row(sessions, inbox_id)
     assert (stored.status, stored.failures, stored.last_error) == ("connected", 0, None)
@@ -216,12 +210,7 @@ async def test_grants_nobody_used_for_a_day_are_refreshed(
 ) -> None:
     idle_id, idle_account = await signed_in_inbox(sessions, configured, oauth_provider)
     fresh_id, fresh_account = await signed_in_inbox(sessions, configured, oauth_provider)
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == idle_id)
-            .values(refreshed_at=clock.now() - timedelta(days=2))
-        )
+    await set_grant(sessions, idle_id, refreshed_at=clock.now() - timedelta(days=2))
     assert await grants.refresh_stale(sessions, configured, owner="maintenance") == 1
     assert len(oauth_provider.grants(idle_account)[0].old_refresh_tokens) == 1
     assert oauth_provider.grants(fresh_account)[0].old_refresh_tokens == set()
@@ -276,12 +265,7 @@ async def test_a_failed_daily_refresh_is_written_down(
     oauth_provider: FakeOAuthProvider,
 ) -> None:
     inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-            .values(refreshed_at=clock.now() - timedelta(days=2))
-        )
+    await set_grant(sessions, inbox_id, refreshed_at=clock.now() - timedelta(days=2))
     oauth_provider.fail_next("500")
     assert await grants.refresh_stale(sessions, configured, owner="maintenance") == 0
     stored = await grant_row(sessions, inbox_id)
@@ -314,12 +298,7 @@ async def test_a_refresh_under_way_never_overwrites_a_new_sign_in(
         expires_at=clock.now() + timedelta(hours=1),
         scopes="https://mail.google.com/",
     )
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-            .values(**grants.grant_values(configured, reconnected))
-        )
+    await set_grant(sessions, inbox_id, **grants.grant_values(configured, reconnected))
     token = await refreshing
     assert token.token == "access-of-the-new-sign-in"
     stored = await grant_row(sessions, inbox_id)
@@ -337,24 +316,15 @@ async def test_the_poller_leaves_an_inbox_whose_sign_in_is_dead_alone(
     oauth_provider: FakeOAuthProvider,
 ) -> None:
     inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
+    await set_grant(sessions, inbox_id, status="reconnect_needed")
     async with sessions() as session, session.begin():
-        await session.execute(
-            update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-            .values(status="reconnect_needed")
-        )
         await session.execute(
             update(EmailInbox).where(EmailInbox.id == inbox_id).values(next_poll_at=clock.now())
         )
     poller = InboxPoller(configured, sessions, parse_processes=0)
     try:
         assert await poller.step() == 0
-        async with sessions() as session, session.begin():
-            await session.execute(
-                update(InboxOAuthGrant)
-                .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-                .values(status="retrying")
-            )
+        await set_grant(sessions, inbox_id, status="retrying")
         assert await poller.step() == 1  # still tried: that may pass
     finally:
         await poller.stop()
@@ -363,18 +333,8 @@ async def test_the_poller_leaves_an_inbox_whose_sign_in_is_dead_alone(
 async def answer_through(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, inbox_id: int
 ) -> int:
-    """An acknowledgement that goes out through the inbox's own SMTP server."""
-    async with sessions() as session, session.begin():
-        mail = await outgoing.enqueue(
-            session,
-            settings,
-            kind="verify_email",
-            to="jan@example.org",
-            language="en",
-            values={"full_name": "Jan", "link": "http://x", "hours": 24},
-            email_inbox_id=inbox_id,
-        )
-        return mail.id
+    """A mail that goes out through the inbox's own SMTP server."""
+    return await queue(sessions, settings, "jan@example.org", email_inbox_id=inbox_id)
 
 
 async def mail_row(sessions: async_sessionmaker[AsyncSession], mail_id: int) -> OutgoingEmail:
@@ -420,12 +380,7 @@ async def test_mail_through_an_oauth2_inbox_signs_in_as_the_mailbox_and_waits_ou
     # The grant revoked: the server refuses the token; the mail waits (not failed),
     # a new token is asked for, and the provider's answer is written on the inbox.
     oauth_provider.revoke(account)
-    async with sessions() as session, session.begin():
-        await session.execute(
-            update(InboxOAuthGrant)
-            .where(InboxOAuthGrant.email_inbox_id == inbox_id)
-            .values(refreshed_at=clock.now() - timedelta(minutes=30))
-        )
+    await set_grant(sessions, inbox_id, refreshed_at=clock.now() - timedelta(minutes=30))
     second = await answer_through(sessions, configured, inbox_id)
     assert await send_due_mail(sessions, configured) == 1
     refused = await mail_row(sessions, second)

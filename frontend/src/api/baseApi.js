@@ -3,7 +3,7 @@ import { restoreFailed, selectAccessToken, sessionEnded, tokenReceived } from '.
 
 // One createApi for the whole app (tag invalidation works only inside one);
 // every feature adds its endpoints with injectEndpoints.
-export const TAGS = ['Me', 'Board', 'Ticket', 'Stats'];
+export const TAGS = ['Me', 'Board', 'Ticket', 'Stats', 'Inbox'];
 
 // Absolute, so that the same code runs in the browser and under Node's fetch in tests.
 const apiRoot = () => `${window.location.origin}/api/v1`;

@@ -64,6 +64,9 @@ export default function ManagerLayout() {
               <Nav.Link as={NavLink} to="/boards" eventKey="boards">
                 {t('common:nav.boards')}
               </Nav.Link>
+              <Nav.Link as={NavLink} to="/inboxes" eventKey="inboxes">
+                {t('common:nav.inboxes')}
+              </Nav.Link>
             </Nav>
             <div className="d-flex flex-column flex-md-row align-items-md-center gap-2 gap-md-3 py-2 py-md-0">
               <LanguageSwitch />

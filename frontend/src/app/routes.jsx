@@ -46,6 +46,12 @@ const tree = [
         lazy: page(() => import('./ManagerLayout.jsx')),
         children: [
           { path: '/boards', lazy: page(() => import('../features/boards/BoardsPage.jsx'), ['boards']) },
+          // Where a provider's sign-in comes back to, and the link in "your inbox needs you".
+          { path: '/inboxes', lazy: page(() => import('../features/inboxes/InboxesPage.jsx'), ['inboxes']) },
+          {
+            path: '/inboxes/:inboxId',
+            lazy: page(() => import('../features/inboxes/InboxPage.jsx'), ['inboxes']),
+          },
           {
             path: '/boards/:boardId',
             lazy: page(() => import('../features/boards/BoardLayout.jsx'), ['boards', 'tickets']),

@@ -6,7 +6,7 @@ import { initialLanguage, LANGUAGES } from '../state/preferences.js';
 // One catalog file per language and namespace (a feature, plus common and errors),
 // each its own chunk, fetched when a screen first asks for it: a reporter on the
 // public form downloads the form's words in one language, nothing else.
-export const NAMESPACES = ['common', 'errors', 'auth', 'boards', 'tickets', 'public'];
+export const NAMESPACES = ['common', 'errors', 'auth', 'boards', 'tickets', 'public', 'inboxes'];
 
 export const loadCatalog = (language, namespace) => import(`./locales/${language}/${namespace}.json`);
 
