@@ -206,11 +206,18 @@ async def finish(
 ) -> str:
     """Handle the provider's redirect; returns where to send the browser."""
     try:
-        if "admin_consent" in params and "state" not in params:
-            # An administrator granted (or refused) consent through admin_consent_url.
+        if "state" not in params and ("admin_consent" in params or "error" in params):
+            # An administrator back from admin_consent_url (it sends no state): granted,
+            # or refused (an error, whatever admin_consent says).
+            if params.get("error"):
+                raise _Outcome(
+                    "consent_required",
+                    f"Consent was not granted ({params['error']}: "
+                    f"{params.get('error_description', '')})",
+                )
             if params["admin_consent"].lower() == "true":
                 return back_to_app(settings, outcome="consent_granted")
-            raise _Outcome("consent_required", params.get("error_description"))
+            raise _Outcome("consent_required", "Consent was not granted.")
         return await _finish(sessionmaker, settings, params, cookies)
     except _Outcome as outcome:
         log.warning(

@@ -47,14 +47,19 @@ LEASE_SECONDS = 4 * oauth.TOKEN_TIMEOUT_SECONDS
 # How long a worker waits for another's refresh before giving up for this round.
 WAIT_SECONDS = LEASE_SECONDS + 5
 WAIT_STEP_SECONDS = 0.2
+# A token with at least this much life left is used while another worker renews it.
+STILL_USABLE = timedelta(seconds=30)
 # Grants not refreshed for this long are refreshed anyway (inboxes switched off, or
 # quiet): a refresh token unused for 90 days dies at Microsoft, and in Google's test mode
 # after 7.
 IDLE_REFRESH_AFTER = timedelta(hours=20)
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
-# What the manager is told about by mail (once each): what only they can fix.
-ALERTED = ("reconnect_needed", "consent_required", "smtp_disabled")
+# What the manager is told about by mail (once each): what only they (or, told by
+# them, the operator) can fix.
+ALERTED = ("reconnect_needed", "consent_required", "smtp_disabled", "app_rejected")
+# Failures tried again with backoff.
+RETRIED = ("retrying", "app_rejected")
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,8 @@ async def access_token(
                 return AccessToken(current, expires_at, renew, grant.refreshed_at)
         if grant.retry_at is not None and grant.retry_at > now:
             raise TokenUnavailable(
-                grant.last_error or "The provider failed; trying again soon.", status="retrying"
+                grant.last_error or "The provider failed; trying again soon.",
+                status=grant.status if grant.status in RETRIED else "retrying",
             )
         stored = await _claim(sessionmaker, inbox_id, owner)
         if stored is not None:
@@ -175,7 +181,15 @@ async def access_token(
             if refreshed is not None:
                 return refreshed
             continue
-        # Another worker is refreshing it: its answer is what this one needs too.
+        # Another worker is refreshing it. The current token, while it lasts, will do;
+        # else that worker's answer is what this one needs too.
+        if (
+            current is not None
+            and current != refused
+            and expires_at is not None
+            and expires_at > clock.now() + STILL_USABLE
+        ):
+            return AccessToken(current, expires_at, renew_at(expires_at, grant.refreshed_at))
         if not wait or time.monotonic() > deadline:
             raise TokenUnavailable(
                 "Another worker's token refresh did not finish in time.", status="retrying"
@@ -230,6 +244,18 @@ async def _refresh(
 
 # Refreshes outliving the caller that started them (kept referenced until done).
 _background: set[asyncio.Future[AccessToken | None]] = set()
+
+
+# How long a stop waits for them: a refresh's whole bound, and its save.
+DRAIN_SECONDS = 2 * oauth.TOKEN_TIMEOUT_SECONDS + 10
+
+
+async def drain() -> None:
+    """Let refreshes whose callers were cancelled (a shutdown) finish saving what the
+    provider answered, before the database goes: call before disposing the engine."""
+    pending = [task for task in _background if not task.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=DRAIN_SECONDS)
 
 
 async def _refresh_and_save(
@@ -327,19 +353,28 @@ async def record_failure(
     """Write a failure on the grant (and free the lease) unless it was signed in again
     meanwhile; a problem only the manager can fix is mailed to them once."""
     async with sessionmaker() as session, session.begin():
-        current = await session.scalar(
-            select(InboxOAuthGrant.email_inbox_id).where(_still(inbox_id, claimed))
+        # Locked as it is checked: a reconnect committing meanwhile waits, then wins.
+        grant = await session.scalar(
+            select(InboxOAuthGrant).where(_still(inbox_id, claimed)).with_for_update()
         )
-        if current is not None:
-            await set_status(session, settings, inbox_id, failure.status, str(failure))
+        if grant is not None:
+            await set_status(session, settings, inbox_id, failure.status, str(failure), grant=grant)
 
 
 async def set_status(
-    session: AsyncSession, settings: Settings, inbox_id: int, status: str, message: str | None
+    session: AsyncSession,
+    settings: Settings,
+    inbox_id: int,
+    status: str,
+    message: str | None,
+    *,
+    grant: InboxOAuthGrant | None = None,
 ) -> None:
-    """Set the grant's status (in the caller's transaction). Retrying backs off; a
-    status in ALERTED is mailed to the manager the first time it is set."""
-    grant = await session.get(InboxOAuthGrant, inbox_id, with_for_update=True)
+    """Set the grant's status (in the caller's transaction; `grant`, when given, is
+    the row already locked). Retrying backs off; a status in ALERTED is mailed to the
+    manager the first time it is set."""
+    if grant is None:
+        grant = await session.get(InboxOAuthGrant, inbox_id, with_for_update=True)
     if grant is None:
         return
     now = clock.now()
@@ -349,16 +384,24 @@ async def set_status(
         grant.status, grant.alerted_status = status, None
         grant.last_error = grant.last_error_at = None
         return
-    grant.status = status
     grant.last_error = message
     grant.last_error_at = now
-    if status == "retrying":
+    if status in RETRIED:
         grant.failures += 1
         grant.retry_at = now + retry_delay(grant.failures)
+        # A passing failure does not hide (or, once over, re-announce) SMTP AUTH being off.
+        if grant.status != "smtp_disabled" or status != "retrying":
+            grant.status = status
+    else:
+        grant.status = status
+        if status != "smtp_disabled":  # reading goes on: its backoff stays
+            grant.retry_at = None
+    if status == "retrying":
         log.warning("inbox token refresh failed; will retry", extra={"error": message})
-        return
-    grant.retry_at = None
-    log.warning("inbox sign-in needs the manager", extra={"status": status, "error": message})
+    elif status == "app_rejected":
+        log.error("the provider refuses the app's own settings", extra={"error": message})
+    else:
+        log.warning("inbox sign-in needs the manager", extra={"status": status, "error": message})
     if status in ALERTED and grant.alerted_status != status:
         grant.alerted_status = status
         await _alert(session, settings, inbox_id, status, message)

@@ -28,10 +28,20 @@ OAUTH_PROVIDERS = ("google", "microsoft")
 #   retrying          the provider could not be reached or failed: tried again later;
 #   smtp_disabled     reading works, but the tenant refuses SMTP AUTH (5.7.139);
 #   reconnect_needed  the grant is revoked or expired: only the manager can fix it;
-#   consent_required  the provider wants (admin) consent first.
-GRANT_STATUSES = ("connected", "retrying", "smtp_disabled", "reconnect_needed", "consent_required")
+#   consent_required  the provider wants (admin) consent first;
+#   app_rejected      the provider refuses the app itself (a wrong or expired client
+#                     secret, a redirect URI not registered): the operator's to fix,
+#                     tried again with backoff.
+GRANT_STATUSES = (
+    "connected",
+    "retrying",
+    "smtp_disabled",
+    "reconnect_needed",
+    "consent_required",
+    "app_rejected",
+)
 # The statuses in which mail is still read: the others stop retrying.
-READABLE_GRANT_STATUSES = ("connected", "retrying", "smtp_disabled")
+READABLE_GRANT_STATUSES = ("connected", "retrying", "smtp_disabled", "app_rejected")
 ACCESS_TOKEN_CONTEXT = "inbox_oauth_grants.access_token"
 REFRESH_TOKEN_CONTEXT = "inbox_oauth_grants.refresh_token"
 CODE_VERIFIER_CONTEXT = "inbox_oauth_requests.code_verifier"

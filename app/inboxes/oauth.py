@@ -69,6 +69,8 @@ class OAuthFailure(Exception):
       sign-in helps, retrying stops.
     - `consent_required`: the provider wants (an administrator's) consent first.
     - `retrying`: the provider could not be reached or failed; try again later.
+    - `app_rejected`: the provider refuses the app itself (its client id or secret,
+      its registration): the operator's to fix; tried again later.
     """
 
     def __init__(self, message: str, *, status: str) -> None:
@@ -198,7 +200,13 @@ def _tokens(provider: Provider, answer: dict[str, Any]) -> Tokens:
 
 CONSENT_MARKERS = ("AADSTS65001", "AADSTS90094", "consent_required", "admin_policy_enforced")
 # A redirect URI or client the provider does not know: the registration is wrong.
-REGISTRATION_MARKERS = ("AADSTS50011", "AADSTS700016", "AADSTS7000215", "redirect_uri_mismatch")
+REGISTRATION_MARKERS = (
+    "AADSTS50011",  # redirect URI not registered
+    "AADSTS700016",  # no such app in the tenant
+    "AADSTS7000215",  # wrong client secret
+    "AADSTS7000222",  # the client secret expired
+    "redirect_uri_mismatch",
+)
 
 
 def describe(provider: Provider, error: str, description: str | None) -> OAuthFailure:
@@ -222,7 +230,7 @@ def describe(provider: Provider, error: str, description: str | None) -> OAuthFa
         return OAuthFailure(
             f"{label} does not accept this app's client id or secret: the operator must "
             "check its OAuth settings.",
-            status="retrying",
+            status="app_rejected",
         )
     if error == "access_denied":
         return OAuthFailure(
@@ -233,7 +241,7 @@ def describe(provider: Provider, error: str, description: str | None) -> OAuthFa
         return OAuthFailure(
             f"{label} refused the app's request ({error}: {(description or '')[:200]}): the "
             "operator must check the app's registration (redirect URI, permissions).",
-            status="retrying",
+            status="app_rejected",
         )
     return OAuthFailure(
         f"{label} no longer accepts this inbox's sign-in (it was revoked, expired or the "

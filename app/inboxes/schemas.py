@@ -111,7 +111,12 @@ class OAuthGrantRead(BaseModel):
 
     provider: Provider
     status: Literal[
-        "connected", "retrying", "smtp_disabled", "reconnect_needed", "consent_required"
+        "connected",
+        "retrying",
+        "smtp_disabled",
+        "reconnect_needed",
+        "consent_required",
+        "app_rejected",
     ]
     scopes: list[str]
     expires_at: datetime | None

@@ -37,7 +37,8 @@ class SmtpError(Exception):
     """A send failed. `retryable` tells whether trying again later can help;
     `reaching` that the server could not be reached or would not let us in;
     `auth_disabled` that the server refuses SMTP AUTH for the whole mailbox (Microsoft
-    365's 5.7.139); `token_refused` that it refused an OAuth2 access token."""
+    365's 5.7.139); `token_refused` that it refused an OAuth2 access token;
+    `inbox_state` that the inbox has no usable sign-in."""
 
     def __init__(
         self,
@@ -46,12 +47,20 @@ class SmtpError(Exception):
         retryable: bool,
         auth_disabled: bool = False,
         token_refused: bool = False,
+        inbox_state: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.reaching = False
         self.auth_disabled = auth_disabled
         self.token_refused = token_refused
+        # The inbox cannot sign in to send (its grant needs the manager).
+        self.inbox_state = inbox_state
+
+    @property
+    def waits_for_the_inbox(self) -> bool:
+        """Nothing the mail did: it waits for the inbox (or its tenant) to be fixed."""
+        return self.auth_disabled or self.token_refused or self.inbox_state
 
 
 AUTH_DISABLED = "5.7.139"

@@ -27,6 +27,10 @@ from app.workers.leases import claim_due
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+# Mail held up by its inbox's sign-in waits this long before it counts attempts, trying
+# again every INBOX_RETRY.
+INBOX_WAIT = timedelta(days=3)
+INBOX_RETRY = timedelta(minutes=10)
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 BATCH = 20
@@ -175,7 +179,9 @@ class _Inboxes:
         token = await self._token(inbox.id)
         if isinstance(token, grants.TokenUnavailable):
             # Retried with backoff: a reconnected inbox sends what waited.
-            raise SmtpError(f"The inbox cannot sign in to send: {token}", retryable=True)
+            raise SmtpError(
+                f"The inbox cannot sign in to send: {token}", retryable=True, inbox_state=True
+            )
         return smtp_server(inbox, self.settings, token.token)
 
     async def refused(self, mail: OutgoingEmail, error: SmtpError) -> None:
@@ -292,7 +298,13 @@ async def _deliver(
         except Exception:  # the mail's own outcome is written whatever happens here
             log.exception("could not note the inbox's refused sign-in")
         attempts = mail.attempts + 1
-        if exc.retryable and attempts < MAX_ATTEMPTS:
+        if exc.waits_for_the_inbox and mail.created_at > clock.now() - INBOX_WAIT:
+            # The inbox's sign-in, not the mail: it waits (uncounted) for the manager
+            # to reconnect or an administrator to allow SMTP AUTH, for days if need be.
+            log.warning("mail waits for its inbox's sign-in", extra={"error": str(exc)})
+            values = {"next_attempt_at": clock.now() + INBOX_RETRY}
+            attempts = mail.attempts
+        elif exc.retryable and attempts < MAX_ATTEMPTS:
             delay = retry_delay(attempts)
             values = {"next_attempt_at": clock.now() + timedelta(seconds=delay)}
             log.warning("mail not sent; will retry", extra={"error": str(exc), "in_s": delay})

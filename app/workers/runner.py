@@ -55,6 +55,8 @@ class WorkerRunner:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.inboxes.stop()
         await self.forwarder.close()
+        # A token refresh cut off by the stop still saves the provider's answer.
+        await grants.drain()
         self._tasks = []
         log.info("workers stopped")
 

@@ -216,3 +216,17 @@ async def test_a_callback_without_a_known_state_goes_back_to_the_app_with_the_re
         assert (target.netloc, target.path) == ("tracker.test", "/inboxes")
         outcome = parse_qs(target.query)
         assert (outcome["oauth2"], outcome["reason"]) == (["failed"], [reason])
+
+
+async def test_an_administrator_back_from_the_consent_page_is_told_the_outcome(
+    client: httpx.AsyncClient,
+) -> None:
+    granted = await client.get(f"{API}/inboxes/oauth2/callback?admin_consent=True&tenant=t1")
+    assert parse_qs(urlsplit(granted.headers["location"]).query) == {"oauth2": ["consent_granted"]}
+    refused = await client.get(
+        f"{API}/inboxes/oauth2/callback?admin_consent=True&tenant=t1&error=access_denied"
+        "&error_description=AADSTS65004%3A+User+declined+to+consent"
+    )
+    outcome = parse_qs(urlsplit(refused.headers["location"]).query)
+    assert (outcome["oauth2"], outcome["reason"]) == (["failed"], ["consent_required"])
+    assert "declined to consent" in outcome["detail"][0]

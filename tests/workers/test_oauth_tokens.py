@@ -23,7 +23,7 @@ from app.core.config import Settings
 from app.core.database import make_sessionmaker
 from app.inboxes import grants, oauth
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
-from app.inboxes.models import EmailInbox, InboxOAuthGrant
+from app.inboxes.models import REFRESH_TOKEN_CONTEXT, EmailInbox, InboxOAuthGrant
 from app.outbox.models import OutgoingEmail
 from app.workers.inbox_poller import InboxPoller
 from app.workers.mail_sender import send_due_mail
@@ -303,9 +303,7 @@ async def test_a_refresh_under_way_never_overwrites_a_new_sign_in(
     assert token.token == "access-of-the-new-sign-in"
     stored = await grant_row(sessions, inbox_id)
     assert (
-        grants._decrypt(
-            configured, stored.refresh_token_encrypted, "inbox_oauth_grants.refresh_token"
-        )
+        grants._decrypt(configured, stored.refresh_token_encrypted, REFRESH_TOKEN_CONTEXT)
         == "refresh-of-the-new-sign-in"
     )
 
@@ -359,7 +357,9 @@ async def test_mail_through_an_oauth2_inbox_signs_in_as_the_mailbox_and_waits_ou
     first = await answer_through(sessions, configured, inbox_id)
     assert await send_due_mail(sessions, configured) == 1
     waiting = await mail_row(sessions, first)
-    assert (waiting.status, waiting.attempts) == ("pending", 1)
+    # Waiting for the tenant is not the mail's failure: no attempt counted, for days.
+    assert (waiting.status, waiting.attempts) == ("pending", 0)
+    assert waiting.next_attempt_at > clock.now() + timedelta(minutes=9)
     assert "SMTP AUTH is switched off" in (waiting.last_error or "")
     assert (await grant_row(sessions, inbox_id)).status == "smtp_disabled"
     assert await alerts(sessions) == 1
@@ -384,7 +384,58 @@ async def test_mail_through_an_oauth2_inbox_signs_in_as_the_mailbox_and_waits_ou
     second = await answer_through(sessions, configured, inbox_id)
     assert await send_due_mail(sessions, configured) == 1
     refused = await mail_row(sessions, second)
-    assert (refused.status, refused.attempts) == ("pending", 1)
+    assert (refused.status, refused.attempts) == ("pending", 0)
     assert "refused the sign-in token" in (refused.last_error or "")
     assert (await grant_row(sessions, inbox_id)).status == "reconnect_needed"
     assert await alerts(sessions) == 2  # smtp_disabled earlier, now this
+
+
+async def test_a_refresh_cut_off_by_a_shutdown_still_saves_the_rotated_token(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    inbox_id, account = await signed_in_inbox(sessions, configured, oauth_provider)
+    await expire(sessions, inbox_id)
+    monkeypatch.setattr(oauth_provider, "refresh_delay", 1.0)
+    refreshing = asyncio.ensure_future(
+        grants.access_token(sessions, configured, inbox_id, owner="worker")
+    )
+    async with asyncio.timeout(10):
+        while (await grant_row(sessions, inbox_id)).lease_owner != "worker":
+            await asyncio.sleep(0.02)
+    refreshing.cancel()  # the worker stops while the provider is answering
+    with pytest.raises(asyncio.CancelledError):
+        await refreshing
+    await grants.drain()  # what WorkerRunner.stop does before the engine goes
+    [grant] = oauth_provider.grants(account)
+    stored = await grant_row(sessions, inbox_id)
+    assert (
+        grants._decrypt(configured, stored.refresh_token_encrypted, REFRESH_TOKEN_CONTEXT)
+        == grant.refresh_token
+    )  # the rotated one, saved
+    assert stored.lease_owner is None and not grant.revoked
+    await expire(sessions, inbox_id)
+    await grants.access_token(sessions, configured, inbox_id, owner="worker")
+    assert not grant.revoked
+
+
+async def test_a_token_still_good_is_used_while_another_worker_renews_it(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+) -> None:
+    inbox_id, _ = await signed_in_inbox(sessions, configured, oauth_provider)
+    before = await grants.access_token(sessions, configured, inbox_id, owner="a")
+    # Two minutes left (inside the renewal margin), and another worker holds the lease.
+    await set_grant(
+        sessions,
+        inbox_id,
+        expires_at=clock.now() + timedelta(minutes=2),
+        lease_owner="b",
+        lease_until=clock.now() + timedelta(minutes=1),
+    )
+    asked = oauth_provider.refreshes
+    token = await grants.access_token(sessions, configured, inbox_id, owner="a", wait=False)
+    assert token.token == before.token and oauth_provider.refreshes == asked

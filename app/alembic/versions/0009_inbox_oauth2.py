@@ -53,7 +53,8 @@ def upgrade() -> None:
             "provider IN ('google', 'microsoft')", name=op.f("ck_inbox_oauth_grants_provider")
         ),
         sa.CheckConstraint(
-            "status IN ('connected', 'retrying', 'smtp_disabled', 'reconnect_needed', 'consent_required')",
+            "status IN ('connected', 'retrying', 'smtp_disabled', 'reconnect_needed', "
+            "'consent_required', 'app_rejected')",
             name=op.f("ck_inbox_oauth_grants_status"),
         ),
         sa.ForeignKeyConstraint(

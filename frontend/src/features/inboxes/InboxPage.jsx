@@ -35,8 +35,9 @@ function Reconnect({ inbox }) {
     <>
       <p className="text-body-secondary">{t('detail.reconnect_help', { provider })}</p>
       {state.error && <ErrorAlert error={state.error} />}
-      <Button onClick={go} disabled={state.isLoading || state.isSuccess}>
-        {state.isLoading || state.isSuccess ? t('detail.reconnecting') : t('detail.reconnect', { provider })}
+      {/* Only while asking: coming Back from the provider, the page may be the one left. */}
+      <Button onClick={go} disabled={state.isLoading}>
+        {state.isLoading ? t('detail.reconnecting') : t('detail.reconnect', { provider })}
       </Button>
     </>
   );

@@ -73,7 +73,8 @@ describe('an inbox whose sign-in died', () => {
       expect(leaveFor).toHaveBeenCalledWith('https://accounts.google.com/o/oauth2/v2/auth?x=1'),
     );
     expect(fake.calls.map((c) => c.key)).toContain('POST /api/v1/inboxes/7/oauth2/authorize');
-    expect(screen.getByRole('button', { name: 'Opening the sign-in page…' })).toBeDisabled();
+    // Usable again once asked: a manager coming Back from the provider can retry.
+    await vi.waitFor(() => expect(screen.getByRole('button', { name: 'Reconnect with Google' })).toBeEnabled());
   });
 
   it('shows why a sign-in came back failed, and forgets it once closed', async () => {

@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useSearchParams } from 'react-router';
 import Alert from '../../components/Alert.jsx';
@@ -15,6 +16,7 @@ const REASONS = new Set([
   'forbidden',
   'not_configured',
   'provider_error',
+  'app_rejected',
   'internal_error',
   'invalid_request',
 ]);
@@ -28,6 +30,13 @@ export default function OAuthOutcome() {
   const { t } = useTranslation('inboxes');
   const [params, setParams] = useSearchParams();
   const outcome = params.get('oauth2');
+  // The good news goes into the live region after it is on the page, so that screen
+  // readers announce it.
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => {
+    const next = setTimeout(() => setMounted(true), 0);
+    return () => clearTimeout(next);
+  }, []);
   const close = () => setParams({}, { replace: true });
   const detail = params.get('detail');
   const details = detail && <p className="mb-0 mt-2 small">{t('outcome.details', { detail })}</p>;
@@ -51,7 +60,7 @@ export default function OAuthOutcome() {
   }
   return (
     <LiveRegion>
-      {(outcome === 'connected' || outcome === 'consent_granted') && (
+      {mounted && (outcome === 'connected' || outcome === 'consent_granted') && (
         <Alert variant="success" onClose={close}>
           {t(`outcome.${outcome}`)}
         </Alert>

@@ -3,10 +3,17 @@
  * status when it has one, else whether its last read failed.
  */
 export function inboxHealth(inbox) {
+  const status = inbox.oauth2?.status;
+  // A sign-in that needs someone is said even for an inbox switched off.
+  if (NEEDS_SOMEONE.has(status)) return status;
   if (!inbox.is_active) return 'inactive';
-  if (inbox.oauth2) return inbox.oauth2.status;
+  // Signed in, and yet the last read failed (the server refused the token, …).
+  if (status === 'connected') return inbox.last_error ? 'error' : 'connected';
+  if (status) return status;
   return inbox.last_error ? 'error' : 'ok';
 }
+
+const NEEDS_SOMEONE = new Set(['reconnect_needed', 'consent_required', 'app_rejected']);
 
 const VARIANTS = {
   ok: 'success',
@@ -16,6 +23,7 @@ const VARIANTS = {
   error: 'warning',
   reconnect_needed: 'danger',
   consent_required: 'danger',
+  app_rejected: 'danger',
   inactive: 'secondary',
 };
 
