@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.auth.models import Manager
+from app.boards.models import Board, BoardKeyword
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.database import make_sessionmaker
@@ -25,9 +27,10 @@ from app.inboxes import grants, oauth
 from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
 from app.inboxes.models import REFRESH_TOKEN_CONTEXT, EmailInbox, InboxOAuthGrant
 from app.outbox.models import OutgoingEmail
+from app.tickets.models import Ticket
 from app.workers.inbox_poller import InboxPoller
 from app.workers.mail_sender import send_due_mail
-from tests.dovecot import Dovecot
+from tests.dovecot import PASSWORD, Dovecot
 from tests.fakes.oauth import FakeOAuthProvider
 from tests.outbox.test_outbox import queue
 from tests.smtp import SmtpServer
@@ -439,3 +442,71 @@ async def test_a_token_still_good_is_used_while_another_worker_renews_it(
     asked = oauth_provider.refreshes
     token = await grants.access_token(sessions, configured, inbox_id, owner="a", wait=False)
     assert token.token == before.token and oauth_provider.refreshes == asked
+
+
+async def test_a_provider_that_hangs_for_one_inbox_delays_no_other(
+    sessions: async_sessionmaker[AsyncSession],
+    configured: Settings,
+    oauth_provider: FakeOAuthProvider,
+    oauth_dovecot: Dovecot,
+) -> None:
+    # Microsoft's token endpoint takes connections and never answers.
+    with socket.socket() as blackhole:
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(16)
+        settings = configured.model_copy(
+            update={
+                "MICROSOFT_OAUTH_AUTHORITY": f"http://127.0.0.1:{blackhole.getsockname()[1]}",
+            }
+        )
+        stuck, _ = await signed_in_inbox(sessions, settings, oauth_provider)
+        await set_grant(sessions, stuck, provider="microsoft")
+        await expire(sessions, stuck)
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(EmailInbox).where(EmailInbox.id == stuck).values(next_poll_at=clock.now())
+            )
+        working, account = await signed_in_inbox(sessions, settings, oauth_provider)
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(EmailInbox)
+                .where(EmailInbox.id == working)
+                .values(
+                    imap_host=oauth_dovecot.host,
+                    imap_port=oauth_dovecot.port,
+                    imap_security="none",
+                    next_poll_at=clock.now(),
+                )
+            )
+            inbox = await session.get_one(EmailInbox, working)
+            board = Board(
+                manager_id=inbox.manager_id,
+                name="Printers",
+                public_id=secrets.token_urlsafe(24),
+                email_inbox_id=working,
+            )
+            session.add(board)
+            await session.flush()
+            session.add(BoardKeyword(board_id=board.id, keyword="printer"))
+        oauth_dovecot.append(
+            account,
+            PASSWORD,
+            b"From: jan@example.org\r\nTo: x@example.com\r\nSubject: Printer jams\r\n"
+            b"Message-ID: <hang@example.org>\r\n\r\nIt jams.\r\n",
+        )
+        poller = InboxPoller(settings, sessions, parse_processes=0)
+        try:
+            assert await poller.step() == 2
+            async with asyncio.timeout(15):
+                while not await titles_of(sessions, board.id):
+                    await asyncio.sleep(0.1)
+            assert await titles_of(sessions, board.id) == ["Printer jams"]
+            # Meanwhile the other inbox still waits on its provider.
+            assert (await grant_row(sessions, stuck)).lease_owner == poller.owner
+        finally:
+            await poller.stop()
+
+
+async def titles_of(sessions: async_sessionmaker[AsyncSession], board_id: int) -> list[str]:
+    async with sessions() as session:
+        return list(await session.scalars(select(Ticket.title).where(Ticket.board_id == board_id)))
