@@ -19,6 +19,7 @@ from playwright.sync_api import (
 
 from tests.browser.stack import Stack, running_stack
 from tests.database import DatabaseServer
+from tests.fakes.oauth import FakeOAuthProvider
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -49,8 +50,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="package")
-def stack(db_server: DatabaseServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(db_server, tmp_path_factory.mktemp("browser")) as running:
+def stack(
+    db_server: DatabaseServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    oauth_provider: FakeOAuthProvider,
+) -> Iterator[Stack]:
+    """The server, registered with the stand-in of Google and Microsoft 365."""
+    settings = oauth_provider.app_settings()
+    with running_stack(db_server, tmp_path_factory.mktemp("browser"), **settings) as running:
         yield running
 
 

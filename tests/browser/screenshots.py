@@ -13,13 +13,15 @@ from pathlib import Path
 
 from playwright.sync_api import Page, ViewportSize, expect, sync_playwright
 
+from tests.browser.catalog import text
 from tests.browser.conftest import CHROMIUM_ARGS, DESKTOP, LOCALE, PHONE
 from tests.browser.pages import Boards, PublicForm, SignIn
 from tests.browser.stack import PASSWORD, Stack, running_stack
 from tests.database import database_server
+from tests.fakes.oauth import FakeOAuthProvider
 
 # The set kept in the docs: every screen in both languages, themes and widths would
-# be 104 files; these four show each screen in each language, theme and width once.
+# be 112 files; these four show each screen in each language, theme and width once.
 KEPT = [
     ("en", "light", DESKTOP),
     ("pl", "dark", DESKTOP),
@@ -99,6 +101,12 @@ def screens(paths: dict[str, str]) -> list[tuple[str, Callable[[Page, str, str],
         form.button("public:form.submit").click()
         expect(page.get_by_role("alert")).to_be_visible()
 
+    def connect_form(page: Page, base: str, language: str) -> None:
+        page.goto(f"{base}/inboxes")
+        label = text(language, "inboxes:connect.with", provider="Microsoft 365")
+        page.get_by_role("button", name=label).click()
+        expect(page.get_by_label(text(language, "inboxes:connect.name"))).to_be_visible()
+
     anonymous = [
         ("sign-in", visit("/sign-in")),
         ("sign-up", visit("/sign-up")),
@@ -113,6 +121,7 @@ def screens(paths: dict[str, str]) -> list[tuple[str, Callable[[Page, str, str],
         ("ticket", visit(paths["ticket"])),
         ("board-settings", visit(f"{paths['board']}/settings")),
         ("inboxes", visit("/inboxes")),
+        ("inbox-connect", connect_form),
         ("inbox", visit(paths["inbox"])),
         (
             "inbox-signin-failed",
@@ -128,7 +137,12 @@ def take(out: Path, combinations: list[tuple[str, str, ViewportSize]]) -> list[P
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp, database_server(Path(tmp)) as db:
-        with running_stack(db, Path(tmp) / "data") as stack, sync_playwright() as playwright:
+        # Registered with the providers' stand-in, so the inbox pages offer to connect.
+        with (
+            FakeOAuthProvider() as provider,
+            running_stack(db, Path(tmp) / "data", **provider.app_settings()) as stack,
+            sync_playwright() as playwright,
+        ):
             paths = seed(stack)
             chromium = shutil.which("chromium")
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

@@ -112,8 +112,9 @@ class Stack:
 
 
 @contextmanager
-def running_stack(db_server: DatabaseServer, data_dir: Path) -> Iterator[Stack]:
-    """`python -m app serve` on a fresh database, its mail going to a real SMTP server."""
+def running_stack(db_server: DatabaseServer, data_dir: Path, **overrides: str) -> Iterator[Stack]:
+    """`python -m app serve` on a fresh database, its mail going to a real SMTP server;
+    `overrides` are more settings (the OAuth2 providers' stand-in)."""
     assert (PROJECT_ROOT / "frontend" / "dist" / "index.html").exists(), (
         "the SPA is not built: `make test` builds it before running the tests"
     )
@@ -132,6 +133,7 @@ def running_stack(db_server: DatabaseServer, data_dir: Path) -> Iterator[Stack]:
             PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             PUBLIC_SUBMIT_RATE_LIMIT="100/minute",
             REGISTER_RATE_LIMIT="1000/hour",  # every journey signs up from this address
+            **overrides,
         )
         with serve(port, env) as server:
             server.wait_until_ready()

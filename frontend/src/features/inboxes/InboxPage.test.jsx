@@ -116,3 +116,58 @@ describe('the inbox list', () => {
     expect(within(support).getByRole('link', { name: 'Support' })).toHaveAttribute('href', '/inboxes/7');
   });
 });
+
+describe('connecting a mailbox', () => {
+  it('asks for the inbox, then sends the browser to the provider chosen', async () => {
+    const user = userEvent.setup();
+    const { fake } = show('/inboxes', {
+      'GET /api/v1/inboxes': () => ({ body: { items: [], next_cursor: null } }),
+      'GET /api/v1/inboxes/oauth2/providers': () => ({
+        body: [
+          { name: 'google', label: 'Google' },
+          { name: 'microsoft', label: 'Microsoft 365' },
+        ],
+      }),
+      'POST /api/v1/inboxes/oauth2/authorize': ({ body }) =>
+        body.email_address === 'bad'
+          ? {
+              status: 422,
+              body: {
+                detail: 'Some fields are invalid.',
+                code: 'validation_error',
+                errors: [{ field: 'email_address', message: 'x', code: 'value_error.email', params: {} }],
+              },
+            }
+          : { body: { authorization_url: 'https://login.example/authorize?state=s', expires_at: '' } },
+    });
+    await user.click(await screen.findByRole('button', { name: 'Connect Microsoft 365' }));
+    await user.type(screen.getByLabelText('Name of the inbox'), 'Support');
+    const address = screen.getByLabelText("The mailbox's address");
+    await user.type(address, 'bad');
+    await user.click(screen.getByRole('button', { name: 'Continue to Microsoft 365' }));
+    await vi.waitFor(() => expect(address).toBeInvalid());
+    expect(leaveFor).not.toHaveBeenCalled();
+
+    await user.clear(address);
+    await user.type(address, 'support@example.com');
+    await user.type(screen.getByLabelText('The account to sign in with (optional)'), 'alice@example.com');
+    await user.click(screen.getByRole('button', { name: 'Continue to Microsoft 365' }));
+    await vi.waitFor(() => expect(leaveFor).toHaveBeenCalledWith('https://login.example/authorize?state=s'));
+    const sent = fake.calls.filter((c) => c.key === 'POST /api/v1/inboxes/oauth2/authorize').at(-1);
+    expect(sent.body).toEqual({
+      provider: 'microsoft',
+      name: 'Support',
+      email_address: 'support@example.com',
+      login_hint: 'alice@example.com',
+    });
+  });
+
+  it('is not offered when the server is registered with no provider', async () => {
+    show('/inboxes', {
+      'GET /api/v1/inboxes': () => ({ body: { items: [], next_cursor: null } }),
+      'GET /api/v1/inboxes/oauth2/providers': () => ({ body: [] }),
+    });
+    expect(await screen.findByText('No inboxes yet')).toBeVisible();
+    expect(screen.queryByRole('heading', { name: 'Connect a mailbox' })).toBeNull();
+  });
+});

@@ -7,6 +7,7 @@ import EmptyState from '../../components/EmptyState.jsx';
 import ErrorAlert from '../../components/ErrorAlert.jsx';
 import LoadingState from '../../components/LoadingState.jsx';
 import useDocumentTitle from '../../components/useDocumentTitle.js';
+import ConnectMailbox from './ConnectMailbox.jsx';
 import HealthBadge from './HealthBadge.jsx';
 import OAuthOutcome from './OAuthOutcome.jsx';
 import { signInKind } from './health.js';
@@ -22,6 +23,7 @@ export default function InboxesPage() {
     <>
       <h1 className="h3 mb-3">{t('list.title')}</h1>
       <OAuthOutcome />
+      <ConnectMailbox />
       {inboxes.isLoading && <LoadingState />}
       {inboxes.isError && <ErrorAlert error={inboxes.error} />}
       {inboxes.isSuccess && items.length === 0 && (

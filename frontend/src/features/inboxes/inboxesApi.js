@@ -16,6 +16,11 @@ export const inboxesApi = api.injectEndpoints({
       query: (id) => `/inboxes/${id}`,
       providesTags: (_result, _error, id) => [{ type: 'Inbox', id }],
     }),
+    listProviders: build.query({ query: () => '/inboxes/oauth2/providers' }),
+    // The provider's sign-in page for a new inbox (the same cookie as below).
+    connectInbox: build.mutation({
+      query: (body) => ({ url: '/inboxes/oauth2/authorize', method: 'POST', body }),
+    }),
     // The provider's sign-in page for the inbox; the answer also sets the cookie that
     // lets this browser, and only this one, finish the sign-in.
     reconnectInbox: build.mutation({
@@ -31,6 +36,8 @@ export const inboxesApi = api.injectEndpoints({
 export const {
   useListInboxesInfiniteQuery,
   useGetInboxQuery,
+  useListProvidersQuery,
+  useConnectInboxMutation,
   useReconnectInboxMutation,
   useTestInboxMutation,
 } = inboxesApi;
