@@ -62,8 +62,14 @@ def test_a_mailbox_signs_in_and_is_reconnected_with_the_button(
     expect(page.get_by_role("heading", name="Desk")).to_be_visible()
     expect(page.get_by_text(text("en", "inboxes:health.connected"))).to_be_visible()
 
-    # The person removes the app's access; at its next renewal (tokens live 6 s here)
-    # the worker learns it, and the page says so.
+    # Once the worker reads the mailbox, the person removes the app's access; at the
+    # token's next renewal (tokens live 6 s here) the worker learns it, and the page
+    # says so.
+    inbox_api = f"{stack.base_url}/api/v1{page.url.removeprefix(stack.base_url).split('?')[0]}"
+    deadline = time.monotonic() + 30
+    while not context.request.get(inbox_api, headers=bearer).json()["last_polled_at"]:
+        assert time.monotonic() < deadline, "the mailbox was never read"
+        page.wait_for_timeout(200)
     oauth_provider.revoke(account)
     dead = page.get_by_text(text("en", "inboxes:health.reconnect_needed"))
     deadline = time.monotonic() + 30
