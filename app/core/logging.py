@@ -209,7 +209,9 @@ def configure_logging(
         logger.propagate = True
     # Our middleware writes one access line per request, with its request id.
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Their lines name each request; the OAuth2 token calls go through httpx2 (authlib).
+    for name in ("httpx", "httpx2", "httpcore2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # multi-line command dumps
     # SQL parameters hold token hashes and password hashes: never log them, even at DEBUG.
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)

@@ -120,7 +120,7 @@ async def start_new(
         settings,
         manager,
         provider,
-        login_hint=str(body.login_hint) if body.login_hint else None,
+        login_hint=body.login_hint,
         inbox=fields,
     )
 
@@ -146,7 +146,7 @@ async def start_reconnect(
         settings,
         manager,
         provider,
-        login_hint=str(body.login_hint) if body.login_hint else None,
+        login_hint=body.login_hint,
         inbox_id=inbox.id,
     )
 

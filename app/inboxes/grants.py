@@ -72,12 +72,11 @@ class AccessToken:
     issued_at: datetime | None = None
 
     def fresh(self) -> bool:
-        """Issued a moment ago (within REFRESH_MARGIN, or a quarter of its life): a
-        server refusing it would refuse the next one too."""
+        """Issued a moment ago (no longer ago than its renewal margin): a server
+        refusing it would refuse the next one too."""
         if self.issued_at is None:
             return False
-        lifetime = self.expires_at - self.issued_at
-        return clock.now() - self.issued_at < min(REFRESH_MARGIN, lifetime / 4)
+        return clock.now() - self.issued_at < self.expires_at - self.renew_at
 
 
 def renew_at(expires_at: datetime, issued_at: datetime | None) -> datetime:

@@ -259,16 +259,19 @@ class InboxPoller:
     async def _connect(self, inbox: EmailInbox) -> tuple[ImapMailbox, datetime | None]:
         """An open mailbox, and for an oauth2 inbox when its token must be renewed. A
         token the server refuses although the provider issued it is renewed once."""
-        if inbox.auth_kind != "oauth2":
-            box = ImapMailbox(imap_settings(inbox, self.settings))
+
+        async def opened(token: str | None = None) -> ImapMailbox:
+            box = ImapMailbox(imap_settings(inbox, self.settings, token))
             await box.open()
-            return box, None
+            return box
+
+        if inbox.auth_kind != "oauth2":
+            return await opened(), None
         token = await grants.access_token(
             self.sessionmaker, self.settings, inbox.id, owner=self.owner
         )
         try:
-            box = ImapMailbox(imap_settings(inbox, self.settings, token.token))
-            await box.open()
+            box = await opened(token.token)
         except ImapError as exc:
             # A token issued a moment ago and refused: another one would be refused too
             # (IMAP off for the mailbox, no access to it): said, not retried in a loop.
@@ -278,8 +281,7 @@ class InboxPoller:
             token = await grants.access_token(
                 self.sessionmaker, self.settings, inbox.id, owner=self.owner, refused=token.token
             )
-            box = ImapMailbox(imap_settings(inbox, self.settings, token.token))
-            await box.open()
+            box = await opened(token.token)
         return box, token.renew_at
 
     async def _idle(

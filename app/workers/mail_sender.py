@@ -140,6 +140,9 @@ class _Inboxes:
         self.tokens: dict[int, grants.AccessToken | grants.TokenUnavailable] = {}
         self.cleared: set[int] = set()
 
+    def _inbox_of(self, mail: OutgoingEmail) -> EmailInbox | None:
+        return self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+
     async def prepare(self) -> None:
         """The oauth2 inboxes' tokens, side by side: a provider that does not answer
         holds up the round once (its timeout), not once per inbox."""
@@ -171,7 +174,7 @@ class _Inboxes:
         return self.tokens[inbox_id]
 
     async def server_for(self, mail: OutgoingEmail) -> SmtpServer | None:
-        inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+        inbox = self._inbox_of(mail)
         if inbox is None or not inbox.smtp_host:
             return system_smtp(self.settings)
         if inbox.auth_kind != "oauth2":
@@ -188,7 +191,7 @@ class _Inboxes:
         """After a refused sign-in through an oauth2 inbox: a tenant that refuses SMTP
         AUTH is the manager's to fix (said once); a refused token is renewed once (the
         mail goes with the next round), unless it is brand new."""
-        inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+        inbox = self._inbox_of(mail)
         if inbox is None or inbox.auth_kind != "oauth2":
             return
         if error.auth_disabled:
@@ -200,7 +203,7 @@ class _Inboxes:
 
     async def sent(self, mail: OutgoingEmail) -> None:
         """A mail went out through an oauth2 inbox: a `smtp_disabled` mark is stale."""
-        inbox = self.inboxes.get(mail.email_inbox_id) if mail.email_inbox_id is not None else None
+        inbox = self._inbox_of(mail)
         if inbox is not None and inbox.auth_kind == "oauth2" and inbox.id not in self.cleared:
             self.cleared.add(inbox.id)
             await grants.note_smtp_check(self.sessionmaker, self.settings, inbox.id, None)

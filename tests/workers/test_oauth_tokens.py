@@ -104,6 +104,13 @@ async def grant_row(sessions: async_sessionmaker[AsyncSession], inbox_id: int) -
         return await session.get_one(InboxOAuthGrant, inbox_id)
 
 
+async def leased_by(sessions: async_sessionmaker[AsyncSession], inbox_id: int, owner: str) -> None:
+    """Until `owner` holds the grant's refresh lease (its refresh under way)."""
+    async with asyncio.timeout(10):
+        while (await grant_row(sessions, inbox_id)).lease_owner != owner:
+            await asyncio.sleep(0.02)
+
+
 async def alerts(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session:
         found = await session.scalar(
@@ -287,13 +294,7 @@ async def test_a_refresh_under_way_never_overwrites_a_new_sign_in(
     refreshing = asyncio.ensure_future(
         grants.access_token(sessions, configured, inbox_id, owner="worker")
     )
-
-    async def leased() -> bool:
-        return (await grant_row(sessions, inbox_id)).lease_owner == "worker"
-
-    async with asyncio.timeout(10):
-        while not await leased():
-            await asyncio.sleep(0.02)
+    await leased_by(sessions, inbox_id, "worker")
     # Meanwhile the manager reconnects the inbox (connect._save writes its tokens).
     reconnected = oauth.Tokens(
         access_token="access-of-the-new-sign-in",
@@ -405,9 +406,7 @@ async def test_a_refresh_cut_off_by_a_shutdown_still_saves_the_rotated_token(
     refreshing = asyncio.ensure_future(
         grants.access_token(sessions, configured, inbox_id, owner="worker")
     )
-    async with asyncio.timeout(10):
-        while (await grant_row(sessions, inbox_id)).lease_owner != "worker":
-            await asyncio.sleep(0.02)
+    await leased_by(sessions, inbox_id, "worker")
     refreshing.cancel()  # the worker stops while the provider is answering
     with pytest.raises(asyncio.CancelledError):
         await refreshing
