@@ -154,12 +154,19 @@ class DirectPool:
         self.pool = pool
         self.acquire_timeout = acquire_timeout
 
+    def _acquire(self) -> Any:
+        """A pooled connection. A pool that gives none within the timeout raises
+        TimeoutError, which the error handlers answer with 503 database_unavailable.
+        While a connection is idle the pool hands it over without waiting, and the
+        timeout (a task and a timer per request: a tenth of a status read) is left out."""
+        if self.pool.get_idle_size():
+            return self.pool.acquire()
+        return self.pool.acquire(timeout=self.acquire_timeout)
+
     async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
         arguments = query.arguments(values)
         for attempt in (1, 2):
-            # A pool that gives no connection within the timeout raises TimeoutError,
-            # which the error handlers answer with 503 database_unavailable.
-            async with self.pool.acquire(timeout=self.acquire_timeout) as connection:
+            async with self._acquire() as connection:
                 try:
                     result: list[asyncpg.Record] = await connection.fetch(query.sql, *arguments)
                 except _LOST_CONNECTION:
@@ -177,7 +184,7 @@ class DirectPool:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[OnConnection]:
-        async with self.pool.acquire(timeout=self.acquire_timeout) as connection:
+        async with self._acquire() as connection:
             try:
                 async with connection.transaction():
                     yield OnConnection(connection)
