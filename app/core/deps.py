@@ -61,6 +61,18 @@ async def get_direct(request: Request) -> Direct:
 
 DirectDep = Annotated[Direct, Depends(get_direct)]
 
+
+async def direct_of(request: Request) -> Direct:
+    """`get_direct` for a route that solves no dependencies (app/core/routes.py), with an
+    override of it honoured as FastAPI would honour it (the tests run the app in their
+    own transaction so); an override takes no parameters."""
+    override = request.app.dependency_overrides.get(get_direct)
+    if override is not None:
+        direct: Direct = await override()
+        return direct
+    return await get_direct(request)
+
+
 # scope="function": commit before the response is sent, so a failed commit is never a 200.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Response, status
+from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from app.core.deps import ClientIp, DirectDep, SessionDep, SettingsDep
+from app.core.deps import ClientIp, DirectDep, SessionDep, SettingsDep, direct_of
 from app.core.errors import (
     BoardUnavailable,
     ErrorResponse,
@@ -15,6 +15,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.responses import model_response
+from app.core.routes import PathOnlyRoute
 from app.tickets import service
 from app.tickets.notifications import status_url
 from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted
@@ -36,15 +37,21 @@ async def _public_id(public_id: str) -> str:
 PublicId = Annotated[str, Depends(_public_id)]
 
 
-# The status link first: the most requested route of all is matched before the others.
-@router.get(
+async def read_public_ticket(report_uuid: str, request: Request) -> Response:
+    return model_response(await service.public_view(await direct_of(request), report_uuid))
+
+
+# The status link first: the most requested route of all is matched before the others,
+# and answered without dependencies to solve (app/core/routes.py).
+router.add_api_route(
     "/tickets/{report_uuid}",
+    read_public_ticket,
+    methods=["GET"],
     response_model=PublicTicket,
     responses=NOT_FOUND,
     summary="What the status link shows",
+    route_class_override=PathOnlyRoute,
 )
-async def read_public_ticket(report_uuid: str, direct: DirectDep) -> Response:
-    return model_response(await service.public_view(direct, report_uuid))
 
 
 @router.get(
