@@ -65,7 +65,7 @@ DirectDep = Annotated[Direct, Depends(get_direct)]
 async def direct_of(request: Request) -> Direct:
     """`get_direct` for a route that solves no dependencies (app/core/routes.py), with an
     override of it honoured as FastAPI would honour it (the tests run the app in their
-    own transaction so); an override takes no parameters."""
+    own transaction so); an override is an `async def` without parameters."""
     override = request.app.dependency_overrides.get(get_direct)
     if override is not None:
         direct: Direct = await override()
