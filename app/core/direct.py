@@ -158,7 +158,7 @@ class DirectPool:
         """A pooled connection. A pool that gives none within the timeout raises
         TimeoutError, which the error handlers answer with 503 database_unavailable.
         While a connection is idle the pool hands it over without waiting, and the
-        timeout (a task and a timer per request: a tenth of a status read) is left out."""
+        timeout (a task and a timer per acquire, 6 µs of asyncpg's 26) is left out."""
         if self.pool.get_idle_size():
             return self.pool.acquire()
         return self.pool.acquire(timeout=self.acquire_timeout)

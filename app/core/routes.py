@@ -1,7 +1,7 @@
 """A route for the busiest read, answered without FastAPI's per-request machinery.
 
 FastAPI's handler solves an endpoint's dependencies and validates its parameters on
-every request; for the status link that cost more than a fifth of the request, more
+every request; for the status link that cost about a fifth of the request, more
 than the read itself (docs/performance.md). `PathOnlyRoute` is for an endpoint that
 needs nothing of that: it takes the request and its path's parameters as text, and
 checks them itself. Its handler calls it with exactly those. The route is declared,
