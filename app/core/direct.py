@@ -131,6 +131,11 @@ class Direct(Protocol):
         """One statement on its own (autocommit)."""
         ...
 
+    async def write(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        """One writing statement on its own, atomic as every statement is, and never
+        run twice (a write whose answer was lost may have committed)."""
+        ...
+
     def transaction(self) -> Any:
         """`async with direct.transaction() as executor:` a transaction that commits
         when the block ends and rolls back on an exception."""
@@ -182,6 +187,16 @@ class DirectPool:
                     return result
         raise AssertionError("unreachable")
 
+    async def write(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        arguments = query.arguments(values)
+        async with self._acquire() as connection:
+            try:
+                result: list[asyncpg.Record] = await connection.fetch(query.sql, *arguments)
+            except _LOST_CONNECTION:
+                await self.pool.expire_connections()  # as in transaction(): not run again
+                raise
+            return result
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[OnConnection]:
         async with self._acquire() as connection:
@@ -208,6 +223,14 @@ class DirectSession:
     async def fetch(self, query: Query, **values: Any) -> list[asyncpg.Record]:
         connection = await self._connection()
         result: list[asyncpg.Record] = await connection.fetch(query.sql, *query.arguments(values))
+        return result
+
+    async def write(self, query: Query, **values: Any) -> list[asyncpg.Record]:
+        connection = await self._connection()
+        async with connection.transaction():  # a savepoint: a failed write undoes itself
+            result: list[asyncpg.Record] = await connection.fetch(
+                query.sql, *query.arguments(values)
+            )
         return result
 
     @asynccontextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Select, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, DateTime, MetaData, Select, Table, bindparam, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.core.clock import clock
@@ -54,7 +54,14 @@ class Timestamps(CreatedAt):
     updated_at: Mapped[datetime] = stamped(onupdate=_now)
 
 
-def bound_row(table: Table, columns: tuple[str, ...]) -> Select[Any]:
+def bound_row(table: Table, columns: tuple[str, ...], **given: ColumnElement[Any]) -> Select[Any]:
     """SELECT one row of bind parameters named and typed as `table`'s `columns`: the
-    source of an INSERT … SELECT built once and run with each row's values."""
-    return select(*(bindparam(c, type_=table.c[c].type).label(c) for c in columns))
+    source of an INSERT … SELECT built once and run with each row's values. A column
+    in `given` takes that expression instead (a value another part of the statement
+    found)."""
+    return select(
+        *(
+            (given[c] if c in given else bindparam(c, type_=table.c[c].type)).label(c)
+            for c in columns
+        )
+    )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, bindparam, exists, select
+from sqlalchemy import Insert, Select, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,26 +167,29 @@ async def check_platform(platform: TicketPlatform) -> tuple[bool, str | None]:
     return True, None
 
 
-_EXTERNAL_COLUMNS = (
+EXTERNAL_COLUMNS = (
     "uuid", "board_id", "platform", "status", "next_attempt_at", "created_at", "updated_at",
     "title", "description", "reporter_email", "reporter_name", "source", "language",
     "email_message_id",
 )  # fmt: skip
 
 
-def _insert_external_statement() -> Statement:
-    """INSERT the forwarded report unless its UUID is taken, by a ticket or another
-    forwarded report (one namespace: /t/{uuid}); built once."""
+def insert_external(source: Select[Any]) -> Insert:
+    """INSERT the forwarded report `source` holds (a row of EXTERNAL_COLUMNS) unless
+    its UUID is taken, by a ticket or another forwarded report; returns its id."""
     table = cast(Table, ExternalTicket.__table__)
-    source = bound_row(table, _EXTERNAL_COLUMNS).where(
-        ~exists().where(Ticket.uuid == bindparam("uuid", type_=table.c.uuid.type))
-    )
-    return Statement(
+    return (
         pg_insert(table)
-        .from_select(list(_EXTERNAL_COLUMNS), source)
+        .from_select(list(EXTERNAL_COLUMNS), tickets.unused_uuid(source, Ticket))
         .on_conflict_do_nothing(index_elements=[table.c.uuid])
         .returning(table.c.id)
     )
+
+
+def _insert_external_statement() -> Statement:
+    """The forwarded report, its values bind parameters named as columns; built once."""
+    table = cast(Table, ExternalTicket.__table__)
+    return Statement(insert_external(bound_row(table, EXTERNAL_COLUMNS)))
 
 
 _INSERT_EXTERNAL = _insert_external_statement()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -36,13 +37,18 @@ class OutgoingEmail(Timestamps, Base):
     to_address: Mapped[str] = mapped_column(Text)
     # None: the system sender (SMTP_FROM); later, an inbox's own address.
     from_address: Mapped[str | None] = mapped_column(Text)
-    subject: Mapped[str] = mapped_column(Text)
-    text_body: Mapped[str] = mapped_column(Text)
+    # Subject, bodies and Message-ID are None while the mail waits to be rendered:
+    # a reporter's mail is queued with its template's values (`template_values`) and
+    # rendered by the mail worker when it first claims it (docs/architecture.md).
+    subject: Mapped[str | None] = mapped_column(Text)
+    text_body: Mapped[str | None] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
     # Bodies that carry a secret link are stored encrypted and wiped once sent.
     is_sensitive: Mapped[bool] = mapped_column(server_default=text("false"))
     headers: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    message_id: Mapped[str] = mapped_column(Text, unique=True)
+    message_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    # {"values": the template's values, "subject_suffix": text after the subject}
+    template_values: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     language: Mapped[str] = mapped_column(Text, server_default="en")
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("managers.id", ondelete="CASCADE"), index=True
@@ -69,6 +75,11 @@ class OutgoingEmail(Timestamps, Base):
         CheckConstraint(one_of("status", OUTGOING_STATUSES), name="status"),
         CheckConstraint(one_of("language", LANGUAGES), name="language"),
         CheckConstraint("(status = 'sent') = (sent_at IS NOT NULL)", name="sent_at"),
+        CheckConstraint(
+            "template_values IS NOT NULL"
+            " OR (subject IS NOT NULL AND text_body IS NOT NULL AND message_id IS NOT NULL)",
+            name="rendered",
+        ),
         Index("ix_outgoing_emails_due", "next_attempt_at", postgresql_where="status = 'pending'"),
         # The per-recipient cap counts recent mail to one address.
         Index("ix_outgoing_emails_recipient", func.lower(to_address), "created_at"),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Required, TypedDict, Unpack, cast
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy import Insert, Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.clock import clock
@@ -66,36 +66,97 @@ class Mail(TypedDict, total=False):
     from_address: str | None
 
 
-def render_row(settings: Settings, **mail: Unpack[Mail]) -> dict[str, Any]:
-    """The columns of one rendered mail (`enqueue` stores them; `enqueue_capped` too,
-    under a cap)."""
-    title, text_body, html_body = render(mail["kind"], mail["language"], **mail["values"])
-    title += mail.get("subject_suffix", "")
-    sensitive = mail.get("sensitive", False)
-    if sensitive:
-        cipher = cipher_for(settings)
-        text_body = cipher.encrypt(text_body, context=_BODY_CONTEXT)
-        html_body = cipher.encrypt(html_body, context=_BODY_CONTEXT)
-    from_address = mail.get("from_address")
+def _rendered(
+    settings: Settings,
+    *,
+    kind: str,
+    language: str,
+    values: dict[str, Any],
+    subject_suffix: str,
+    from_address: str | None,
+) -> dict[str, str]:
+    """Subject, bodies and a new Message-ID of one mail."""
+    title, text_body, html_body = render(kind, language, **values)
+    return {
+        "subject": title + subject_suffix,
+        "text_body": text_body,
+        "html_body": html_body,
+        "message_id": make_msgid(domain=_domain_of(from_address or settings.SMTP_FROM)),
+    }
+
+
+def _envelope(mail: Mail) -> dict[str, Any]:
+    """The columns of a mail that are not its content."""
     now = clock.now()
     return {
         "kind": mail["kind"],
         "to_address": mail["to"],
-        "subject": title,
-        "text_body": text_body,
-        "html_body": html_body,
-        "is_sensitive": sensitive,
+        "is_sensitive": mail.get("sensitive", False),
         "headers": {"Auto-Submitted": "auto-generated", **(mail.get("headers") or {})},
-        "message_id": make_msgid(domain=_domain_of(from_address or settings.SMTP_FROM)),
         "language": pick_language(mail["language"]),
         "manager_id": mail.get("manager_id"),
         "ticket_uuid": mail.get("ticket_uuid"),
         "email_inbox_id": mail.get("email_inbox_id"),
-        "from_address": from_address,
+        "from_address": mail.get("from_address"),
         "next_attempt_at": now,
         "created_at": now,
         "updated_at": now,
     }
+
+
+def render_row(settings: Settings, **mail: Unpack[Mail]) -> dict[str, Any]:
+    """The columns of one mail rendered now (`enqueue` stores them)."""
+    content = _rendered(
+        settings,
+        kind=mail["kind"],
+        language=mail["language"],
+        values=mail["values"],
+        subject_suffix=mail.get("subject_suffix", ""),
+        from_address=mail.get("from_address"),
+    )
+    if mail.get("sensitive", False):
+        cipher = cipher_for(settings)
+        content["text_body"] = cipher.encrypt(content["text_body"], context=_BODY_CONTEXT)
+        content["html_body"] = cipher.encrypt(content["html_body"], context=_BODY_CONTEXT)
+    return {**_envelope(mail), **content, "template_values": None}
+
+
+def deferred_row(**mail: Unpack[Mail]) -> dict[str, Any]:
+    """The columns of one mail to be rendered by the mail worker (`render_claimed`):
+    the template's values instead of subject, bodies and Message-ID. Rendering costs
+    more than storing a report, so a request that queues a mail leaves it to the
+    worker. Never for a sensitive mail: its values would be stored in the clear."""
+    if mail.get("sensitive", False):
+        raise ValueError("a sensitive mail is rendered and encrypted when queued")
+    template = {"values": mail["values"], "subject_suffix": mail.get("subject_suffix", "")}
+    return {
+        **_envelope(mail),
+        "subject": None,
+        "text_body": None,
+        "html_body": None,
+        "message_id": None,
+        "template_values": template,
+    }
+
+
+def render_claimed(mail: OutgoingEmail, settings: Settings) -> None:
+    """Fill in a deferred mail's subject, bodies and Message-ID from its template's
+    values (its kind, language and sender decide the rest); a rendered one is left
+    as it is. The caller's transaction stores them, so every later attempt sends
+    the same message."""
+    if mail.template_values is None:
+        return
+    content = _rendered(
+        settings,
+        kind=mail.kind,
+        language=mail.language,
+        values=mail.template_values["values"],
+        subject_suffix=mail.template_values.get("subject_suffix", ""),
+        from_address=mail.from_address,
+    )
+    for column, value in content.items():
+        setattr(mail, column, value)
+    mail.template_values = None
 
 
 async def enqueue(session: AsyncSession, settings: Settings, **mail: Unpack[Mail]) -> OutgoingEmail:
@@ -109,19 +170,18 @@ async def enqueue(session: AsyncSession, settings: Settings, **mail: Unpack[Mail
 async def enqueue_capped(
     db: Executor, row: dict[str, Any], *, cap: int, window: timedelta
 ) -> int | None:
-    """Store a mail `render_row` made, unless its address was sent `cap` mails within
-    `window`: the count and the insert are one statement. Returns the new row's id,
-    or None when capped."""
+    """Store a mail `render_row` or `deferred_row` made, unless its address was sent
+    `cap` mails within `window`: the count and the insert are one statement. Returns
+    the new row's id, or None when capped."""
     result: int | None = await db.scalar(
-        _capped_insert(tuple(row)), {**row, "cap": cap, "since": row["created_at"] - window}
+        _capped_insert(tuple(row)), {**row, **cap_parameters(row, cap=cap, window=window)}
     )
     return result
 
 
-@lru_cache(maxsize=4)
-def _capped_insert(columns: tuple[str, ...]) -> Statement:
-    """INSERT … SELECT the bound columns WHERE fewer than :cap mails went to the same
-    address since :since; built once per column set."""
+def under_cap(source: Select[Any]) -> Select[Any]:
+    """`source` (a mail's row) only while fewer than :cap mails went to its
+    :to_address since :since (`cap_parameters`)."""
     table = cast(Table, OutgoingEmail.__table__)
     recent = (
         select(func.count())
@@ -132,8 +192,26 @@ def _capped_insert(columns: tuple[str, ...]) -> Statement:
         )
         .scalar_subquery()
     )
-    source = bound_row(table, columns).where(recent < bindparam("cap"))
-    return Statement(insert(table).from_select(list(columns), source).returning(table.c.id))
+    return source.where(recent < bindparam("cap"))
+
+
+def cap_parameters(row: dict[str, Any], *, cap: int, window: timedelta) -> dict[str, Any]:
+    return {"cap": cap, "since": row["created_at"] - window}
+
+
+def insert_mail(columns: tuple[str, ...], source: Select[Any]) -> Insert:
+    """INSERT the mail `source` holds (a row of `columns`) under its recipient's cap;
+    returns its id."""
+    table = cast(Table, OutgoingEmail.__table__)
+    return insert(table).from_select(list(columns), under_cap(source)).returning(table.c.id)
+
+
+@lru_cache(maxsize=4)
+def _capped_insert(columns: tuple[str, ...]) -> Statement:
+    """A mail's row of bound columns under its recipient's cap; built once per column
+    set."""
+    table = cast(Table, OutgoingEmail.__table__)
+    return Statement(insert_mail(columns, bound_row(table, columns)))
 
 
 def build_message(
@@ -145,6 +223,8 @@ def build_message(
     written in development when no SMTP server is configured); by default the
     email package picks a 7-bit-safe encoding for SMTP.
     """
+    if mail.text_body is None or mail.subject is None or mail.message_id is None:
+        raise ValueError("the mail is not rendered yet (render_claimed)")
     text_body, html_body = mail.text_body, mail.html_body
     if mail.is_sensitive:
         cipher = cipher_for(settings)

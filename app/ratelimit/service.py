@@ -6,7 +6,7 @@ import ipaddress
 import math
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,42 +41,34 @@ def _retry_after(end: datetime, now: datetime) -> int:
     return max(1, math.ceil((end - now).total_seconds()))
 
 
-_RECORD_HIT = Statement(
+# Counts `step` events (1; 0 reads the count, locked) for :key in the window
+# [:start, :end) and returns the window's count; `window_parameters` gives the window.
+RECORD_HIT = (
     insert(RateLimitCounter)
     .values(
         key=bindparam("key"),
         window_start=bindparam("start"),
-        hits=1,
+        hits=bindparam("step"),
         expires_at=bindparam("end"),
     )
     .on_conflict_do_update(
         index_elements=[RateLimitCounter.key, RateLimitCounter.window_start],
-        set_={"hits": RateLimitCounter.hits + 1},
+        set_={"hits": RateLimitCounter.hits + bindparam("step")},
     )
     .returning(RateLimitCounter.hits)
-)  # built once: it runs on every counted request
+)
+_RECORD_HIT = Statement(RECORD_HIT)  # built once: it runs on every counted request
+
+
+def window_parameters(rate: RateLimit) -> dict[str, datetime]:
+    start, end = _window(rate, clock.now())
+    return {"start": start, "end": end}
 
 
 async def record_hit(db: Executor, *, key: str, rate: RateLimit) -> int:
     """Count one event for `key` in the current window; returns the window's count."""
-    start, end = _window(rate, clock.now())
-    return int(await db.scalar(_RECORD_HIT, {"key": key, "start": start, "end": end}))
-
-
-# The current window's count of a key, as a subquery to read along with other rows
-# (no lock taken); its parameters come from hits_parameters().
-HITS_SO_FAR = (
-    select(RateLimitCounter.hits)
-    .where(
-        RateLimitCounter.key == bindparam("hits_key"),
-        RateLimitCounter.window_start == bindparam("hits_start"),
-    )
-    .scalar_subquery()
-)
-
-
-def hits_parameters(*, key: str, rate: RateLimit) -> dict[str, object]:
-    return {"hits_key": key, "hits_start": _window(rate, clock.now())[0]}
+    values = {"key": key, "step": 1, **window_parameters(rate)}
+    return int(await db.scalar(_RECORD_HIT, values))
 
 
 async def undo_hit(session: AsyncSession, *, key: str, rate: RateLimit) -> None:

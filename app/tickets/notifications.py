@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Required, TypedDict, Unpack
 
 from app.core.config import Settings
 from app.core.direct import Executor
@@ -63,51 +64,61 @@ def reference(report_uuid: uuid.UUID) -> str:
     return f"[ref:{report_uuid.hex[:12]}]"
 
 
-async def notify_reporter(
-    db: Executor,
-    settings: Settings,
-    *,
-    kind: str,
-    report_uuid: uuid.UUID,
-    to: str,
-    language: str,
-    title: str,
-    board_name: str,
-    state: str | None = None,
-    comment: str | None = None,
-    headers: dict[str, str] | None = None,
-    reply: ReplyInbox | None = None,
-) -> int | None:
-    """Queue one mail to a reporter, unless the address reached its hourly cap (the
-    count and the insert are one statement); the outbox row's id, or None.
+class ReporterMail(TypedDict, total=False):
+    """What a mail to a reporter is made of (`reporter_mail`, `notify_reporter`)."""
+
+    kind: Required[str]
+    report_uuid: Required[uuid.UUID]
+    to: Required[str]
+    language: Required[str]
+    title: Required[str]
+    board_name: Required[str]
+    state: str | None
+    comment: str | None
+    headers: dict[str, str] | None
+    reply: ReplyInbox | None
+
+
+def reporter_mail(settings: Settings, **mail: Unpack[ReporterMail]) -> dict[str, Any]:
+    """The outbox row of one mail to a reporter, queued unrendered (the mail worker
+    renders it: `outgoing.render_claimed`).
 
     `kind` is `ticket_received` (the acknowledgement) or `ticket_status` (a state
     change, with the new `state` and the manager's public `comment`). With a
     `reply` inbox (the board's, or the one the report came in by), the mail goes out
     through its SMTP server from its address; else through the system SMTP.
     """
+    report_uuid, language, reply = mail["report_uuid"], mail["language"], mail.get("reply")
     values: dict[str, str | None] = {
-        "title": quoted_title(title),
-        "board_name": board_name,
+        "title": quoted_title(mail["title"]),
+        "board_name": mail["board_name"],
         "link": status_url(settings, report_uuid),
     }
-    if state is not None:
-        values |= {"state_label": state_label(state, language), "comment": comment}
-    row = outgoing.render_row(
-        settings,
-        kind=kind,
-        to=to,
+    if (state := mail.get("state")) is not None:
+        values |= {"state_label": state_label(state, language), "comment": mail.get("comment")}
+    return outgoing.deferred_row(
+        kind=mail["kind"],
+        to=mail["to"],
         language=language,
         values=values,
         ticket_uuid=report_uuid,
-        headers={"Auto-Submitted": "auto-replied", **(headers or {})},
+        headers={"Auto-Submitted": "auto-replied", **(mail.get("headers") or {})},
         subject_suffix=f" {reference(report_uuid)}",
         email_inbox_id=reply.id if reply is not None else None,
         from_address=reply.address if reply is not None else None,
     )
+
+
+async def notify_reporter(
+    db: Executor, settings: Settings, **mail: Unpack[ReporterMail]
+) -> int | None:
+    """Queue one mail to a reporter (`reporter_mail` takes the arguments), unless the
+    address reached its hourly cap (the count and the insert are one statement); the
+    outbox row's id, or None."""
+    row = reporter_mail(settings, **mail)
     queued = await outgoing.enqueue_capped(
         db, row, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW
     )
     if queued is None:
-        log.warning("reporter mail cap reached; not sending", extra={"mail_kind": kind})
+        log.warning("reporter mail cap reached; not sending", extra={"mail_kind": row["kind"]})
     return queued

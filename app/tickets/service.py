@@ -10,7 +10,20 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, exists, func, insert, literal, null, select
+from sqlalchemy import (
+    CTE,
+    Insert,
+    Select,
+    Table,
+    Uuid,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,14 +31,13 @@ from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.service import ensure_own_board
 from app.core.clock import clock
-from app.core.config import RateLimit, Settings
+from app.core.config import Settings
 from app.core.direct import Direct, Executor, OnSession, Statement, compile_query
 from app.core.errors import BoardUnavailable, InvalidTransition, NotFound
 from app.core.orm import bound_row
 from app.core.pagination import keyset_page
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
-from app.ratelimit.service import HITS_SO_FAR, hits_parameters
 from app.tickets import notifications, states
 from app.tickets.models import Ticket, TicketStatusChange
 from app.tickets.schemas import (
@@ -95,32 +107,26 @@ class StoredTicket:
     uuid: uuid.UUID
 
 
-_TICKET_COLUMNS = (
+TICKET_COLUMNS = (
     "uuid", "board_id", "state", "created_at", "updated_at", "title", "description",
     "reporter_email", "reporter_name", "source", "language", "email_message_id",
 )  # fmt: skip
 
 
-@lru_cache(maxsize=2)
-def _insert_ticket_statement(check_external: bool) -> Statement:
-    """INSERT the ticket unless its UUID is taken, and its first history row from what
-    that returned: one statement, built once (constructing a statement per request
-    costs more than running it). The values are bind parameters named as columns."""
+def ticket_with_history(source: Select[Any]) -> tuple[CTE, Insert]:
+    """The ticket INSERTed from `source` (a row of TICKET_COLUMNS) unless its UUID is
+    taken, as a CTE returning its id, and the INSERT of its first history row
+    (null → new) from what that returned: the two writes as one statement."""
     table = cast(Table, Ticket.__table__)
-    source = bound_row(table, _TICKET_COLUMNS)
-    if check_external:
-        source = source.where(
-            ~exists().where(ExternalTicket.uuid == bindparam("uuid", type_=table.c.uuid.type))
-        )
     ticket = (
         pg_insert(table)
-        .from_select(list(_TICKET_COLUMNS), source)
+        .from_select(list(TICKET_COLUMNS), source)
         .on_conflict_do_nothing(index_elements=[table.c.uuid])
         .returning(table.c.id, table.c.created_at)
         .cte("ticket")
     )
     history = cast(Table, TicketStatusChange.__table__)
-    return Statement(
+    return ticket, (
         insert(history)
         .from_select(
             ["ticket_id", "from_state", "to_state", "changed_at", "created_at"],
@@ -128,6 +134,23 @@ def _insert_ticket_statement(check_external: bool) -> Statement:
         )
         .returning(history.c.ticket_id)
     )
+
+
+def unused_uuid(source: Select[Any], taken_by: type[Ticket | ExternalTicket]) -> Select[Any]:
+    """`source` only when its `uuid` is not taken by a row of `taken_by` either (tickets
+    and external tickets share one namespace: /t/{uuid})."""
+    return source.where(~exists().where(taken_by.uuid == bindparam("uuid", type_=Uuid())))
+
+
+@lru_cache(maxsize=2)
+def _insert_ticket_statement(check_external: bool) -> Statement:
+    """The ticket and its first history row, the values bind parameters named as
+    columns: one statement, built once (constructing a statement per request costs
+    more than running it)."""
+    source = bound_row(cast(Table, Ticket.__table__), TICKET_COLUMNS)
+    if check_external:
+        source = unused_uuid(source, ExternalTicket)
+    return Statement(ticket_with_history(source)[1])
 
 
 async def _insert_ticket(
@@ -366,43 +389,6 @@ async def public_board(session: AsyncSession, public_id: str) -> Board:
     if board is None:
         raise BoardUnavailable()
     return board
-
-
-async def board_for_report(
-    direct: Direct, public_id: str, *, rate_key: str, rate: RateLimit
-) -> tuple[Destination, str, int]:
-    """A board that takes reports, its manager's language and how many reports the
-    address (`rate_key`) made in the current window: one statement on its own, no
-    lock on the counter, no transaction."""
-    rows = await direct.fetch(
-        _BOARD_FOR_REPORT, public_id=public_id, **hits_parameters(key=rate_key, rate=rate)
-    )
-    if not rows:
-        raise BoardUnavailable()
-    board_id, name, platform, language, inbox_id, address, smtp_host, hits = rows[0]
-    reply = notifications.ReplyInbox.when_sending(inbox_id, address, smtp_host)
-    return Destination(board_id, name, platform, reply), language, hits or 0
-
-
-_BOARD_FOR_REPORT = compile_query(
-    select(
-        Board.id,
-        Board.name,
-        Board.external_platform,
-        Manager.language,
-        EmailInbox.id,
-        EmailInbox.email_address,
-        EmailInbox.smtp_host,
-        HITS_SO_FAR,
-    )
-    .join(Manager, Manager.id == Board.manager_id)
-    .outerjoin(EmailInbox, EmailInbox.id == Board.email_inbox_id)
-    .where(
-        Board.public_id == bindparam("public_id"),
-        Board.is_active,
-        Manager.is_suspended.is_(False),
-    )
-)  # compiled once: every report reads it
 
 
 _PUBLIC_VIEW = compile_query(

@@ -20,7 +20,7 @@ from app.inboxes import grants
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import smtp_server
 from app.outbox.models import OutgoingEmail
-from app.outbox.outgoing import build_message
+from app.outbox.outgoing import build_message, render_claimed
 from app.outbox.smtp import SmtpConnection, SmtpError, SmtpServer
 from app.workers.leases import claim_due
 
@@ -87,7 +87,9 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
     """
     async with sessionmaker() as session, session.begin():
         claimed = await claim_due_mail(session, settings.WORKER_LEASE_SECONDS)
-    if not claimed:
+        handled = len(claimed)
+        claimed = [mail for mail in claimed if _rendered(mail, settings)]
+    if not handled:
         return 0
     connections: dict[SmtpServer, SmtpConnection] = {}
     unreachable: dict[SmtpServer, SmtpError] = {}
@@ -110,7 +112,21 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
     finally:
         for connection in connections.values():
             await connection.close()  # QUIT where still connected
-    return len(claimed)
+    return handled
+
+
+def _rendered(mail: OutgoingEmail, settings: Settings) -> bool:
+    """Render a mail queued unrendered (stored with the claim, so every attempt sends
+    the same message); one that cannot be rendered fails alone, not the round."""
+    try:
+        render_claimed(mail, settings)
+    except Exception as exc:
+        with log_context(mail_id=mail.id, mail_kind=mail.kind):
+            log.exception("mail could not be rendered; not sent")
+        mail.status, mail.lease_until = "failed", None
+        mail.last_error = f"could not be rendered: {type(exc).__name__}"
+        return False
+    return True
 
 
 async def _inboxes_of(

@@ -4,7 +4,9 @@ parameters in the order the compiled SQL numbers them."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
+import asyncpg
 import pytest
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 from app.core.config import Settings, normalize_database_url
 from app.core.database import make_direct_pool
 from app.core.direct import DirectPool, compile_query
+from app.ratelimit.service import RECORD_HIT
 from app.tickets.models import Ticket
 
 _BY_TITLE_AND_STATE = compile_query(
@@ -62,6 +65,37 @@ async def test_a_read_outlives_a_server_that_dropped_every_pooled_connection(
         async with pool.acquire() as connection:
             assert connection.get_server_pid() not in pids
     finally:
+        await pool.close()
+
+
+_COUNT = compile_query(RECORD_HIT)
+
+
+async def test_a_write_is_never_run_twice(
+    engine: AsyncEngine, settings: Settings, db: AsyncSession
+) -> None:
+    """A write whose connection was lost is not run again (had its answer been lost
+    after a commit, a second run would write twice): the error is raised, and the
+    next write goes to a new connection."""
+    pool = await make_direct_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 1}))
+    key = f"test:{uuid.uuid4()}"
+    values = {"key": key, "start": datetime.now(UTC), "end": datetime.now(UTC), "step": 1}
+    try:
+        writer = DirectPool(pool, acquire_timeout=5)
+        async with pool.acquire() as connection:
+            pid = connection.get_server_pid()
+        assert await db.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        lost = (
+            asyncpg.ConnectionDoesNotExistError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        )
+        with pytest.raises(lost):
+            await writer.write(_COUNT, **values)
+        assert await writer.write(_COUNT, **values) == [(1,)]  # once, on a new connection
+    finally:
+        async with pool.acquire() as connection:
+            await connection.execute("DELETE FROM rate_limit_counters WHERE key = $1", key)
         await pool.close()
 
 

@@ -16,6 +16,7 @@ from app.inboxes.models import EmailInbox
 from app.intake.ingest import ingest_message
 from app.intake.models import ProcessedEmail
 from app.outbox.models import OutgoingEmail
+from app.outbox.outgoing import render_claimed
 from app.standby.models import StandbyQueueItem
 from app.tickets.models import Ticket
 
@@ -172,17 +173,26 @@ async def test_the_same_message_twice_is_one_record(
     assert await db.scalar(select(func.count()).select_from(OutgoingEmail)) == 2
 
 
+async def sent(db: AsyncSession, settings: Settings, mail: OutgoingEmail) -> None:
+    """Rendered, as the mail worker renders a mail it sends: a reply can only name a
+    mail that went out."""
+    render_claimed(mail, settings)
+    await db.flush()
+
+
 async def test_replies_to_our_mail_wait_in_standby(
     db: AsyncSession, settings: Settings, inbox: EmailInbox
 ) -> None:
     await ingest(db, settings, inbox, mail("Printer jams", "paper"))
     [ack] = await db.scalars(select(OutgoingEmail))
+    await sent(db, settings, ack)
     reply = mail(
         "Re: We received your report",
         "printer still jams, thanks",
         extra=f"In-Reply-To: {ack.message_id}\r\nReferences: {ack.message_id}\r\n",
     )
     assert await ingest(db, settings, inbox, reply, uid=2) == "standby"
+    assert ack.subject is not None
     by_subject = mail(f"Re: something {ack.subject[-18:]}", "printer again")
     assert await ingest(db, settings, inbox, by_subject, uid=3) == "standby"
     ticket = await db.scalar(select(Ticket))
@@ -264,6 +274,7 @@ async def test_a_reply_to_another_managers_mail_reaches_nothing_of_theirs(
     await ingest(db, settings, other_box, mail("Printer jams", "paper", msgid="<b1@example.org>"))
     theirs = await db.scalar(select(Ticket).where(Ticket.board_id == other_board.id))
     [ack] = await db.scalars(select(OutgoingEmail))
+    await sent(db, settings, ack)
     assert theirs is not None
 
     # The reply arrives at the first manager's inbox: by Message-ID, and by reference.

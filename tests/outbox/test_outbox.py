@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.direct import OnSession
 from app.outbox import outgoing
 from app.outbox.models import OutgoingEmail
 from app.workers.mail_sender import send_due_mail
@@ -265,3 +267,73 @@ async def test_an_unreachable_server_is_tried_once_a_round(
         assert (stored.status, stored.attempts, stored.lease_until) == ("pending", 1, None)
         assert stored.last_error and "421" in stored.last_error
         assert stored.next_attempt_at > stored.created_at  # retried later, with backoff
+
+
+async def queue_unrendered(
+    sessions: async_sessionmaker[AsyncSession], to: str, kind: str = "ticket_received"
+) -> int:
+    row = outgoing.deferred_row(
+        kind=kind,
+        to=to,
+        language="pl",
+        values={"title": "Drukarka", "board_name": "Printers", "link": LINK},
+        subject_suffix=" [ref:0123456789ab]",
+    )
+    async with sessions() as session, session.begin():
+        queued = await outgoing.enqueue_capped(
+            OnSession(session), row, cap=10, window=timedelta(hours=1)
+        )
+    assert queued is not None
+    return queued
+
+
+async def test_a_mail_queued_unrendered_is_rendered_once_by_the_worker(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,
+) -> None:
+    configured = smtp_settings(settings, smtp_server)
+    mail_id = await queue_unrendered(sessions, "ola@example.com")
+    queued = await row(sessions, mail_id)
+    assert (queued.subject, queued.text_body, queued.message_id) == (None, None, None)
+
+    # Its first attempt is refused: it was rendered when claimed, and that is kept.
+    smtp_server.mailbox.refuse_with = ["451 4.3.0 try again later"]
+    await send_due_mail(sessions, configured)
+    first = await row(sessions, mail_id)
+    assert first.status == "pending" and first.template_values is None
+    assert first.subject == "Otrzymaliśmy Twoje zgłoszenie: Drukarka [ref:0123456789ab]"
+    assert first.message_id and first.text_body and LINK in first.text_body
+
+    async with sessions() as session, session.begin():
+        (await session.get_one(OutgoingEmail, mail_id)).next_attempt_at = first.created_at
+    await send_due_mail(sessions, configured)
+    [message] = smtp_server.mailbox.wait_for("ola@example.com")
+    # The same message as rendered the first time, not rendered again.
+    assert message["Message-ID"] == first.message_id
+    assert message["Subject"] == first.subject
+    assert (await row(sessions, mail_id)).status == "sent"
+
+
+async def test_a_mail_that_cannot_be_rendered_fails_alone(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,
+) -> None:
+    configured = smtp_settings(settings, smtp_server)
+    broken = await queue_unrendered(sessions, "broken@example.com", kind="no_such_template")
+    fine = await queue_unrendered(sessions, "fine@example.com")
+    await send_due_mail(sessions, configured)
+    failed = await row(sessions, broken)
+    assert failed.status == "failed" and failed.lease_until is None
+    assert failed.last_error == "could not be rendered: KeyError"
+    assert failed.template_values is not None  # kept, to be looked at
+    assert len(smtp_server.mailbox.wait_for("fine@example.com")) == 1
+    assert (await row(sessions, fine)).status == "sent"
+
+
+def test_a_sensitive_mail_is_never_queued_unrendered() -> None:
+    with pytest.raises(ValueError, match="sensitive"):
+        outgoing.deferred_row(
+            kind="password_reset", to="a@example.com", language="en", values={}, sensitive=True
+        )

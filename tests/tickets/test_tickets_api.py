@@ -15,7 +15,7 @@ from app import migrations
 from app.core.config import Settings
 from app.main import create_app
 from app.outbox.models import OutgoingEmail
-from app.outbox.outgoing import build_message
+from app.outbox.outgoing import build_message, render_claimed
 from app.tickets.models import Ticket
 from app.tickets.notifications import REPORTER_MAIL_CAP
 from tests.auth.helpers import PASSWORD, bearer, login, signed_in
@@ -199,6 +199,7 @@ async def test_state_machine_and_history(
         )
     )
     assert [m.kind for m in mails] == ["ticket_received", "ticket_status", "ticket_status"]
+    render_claimed(mails[-1], settings)  # as the mail worker does
     notice = build_message(mails[-1], settings)
     text = notice.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert notice["Content-Language"] == "pl" and "zamknięte" in text and "Naprawione" in text

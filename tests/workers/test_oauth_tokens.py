@@ -210,7 +210,8 @@ async def test_a_revoked_grant_stops_retrying_and_the_manager_is_told_once(
             select(OutgoingEmail).where(OutgoingEmail.kind == "inbox_signin_problem")
         )
     assert mail is not None and mail.to_address == f"m-{account}"
-    assert "reconnect" in mail.text_body and f"/inboxes/{inbox_id}" in mail.text_body
+    assert mail.text_body is not None and "reconnect" in mail.text_body
+    assert f"/inboxes/{inbox_id}" in mail.text_body
 
 
 async def test_grants_nobody_used_for_a_day_are_refreshed(
