@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -60,8 +61,6 @@ def _exit_cleanly_on_signals() -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import os
-
     import uvicorn
 
     from app.main import create_app
@@ -81,17 +80,31 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "forwarded_allow_ips": settings.FORWARDED_ALLOW_IPS,
         "timeout_graceful_shutdown": 20,
     }
-    if processes == 1:
-        # workers=1 said outright: uvicorn would otherwise read WEB_CONCURRENCY itself.
-        uvicorn.run(create_app(settings, freeze_startup_objects=True), workers=1, **options)
-        return 0
-    # Each process builds its app from the environment, as this one did: the database
-    # this process resolved (the embedded one, if it started it) is handed down, and
-    # development keys are read from DATA_DIR as this process wrote them. uvicorn's
-    # supervisor shares the socket, restarts a process that dies and stops them all on
-    # SIGTERM.
+    # The workers run in a process of their own beside the server's (app/workers/
+    # process.py); the server's processes run none. The database this process
+    # resolved (the embedded one, if it started it) is handed down to every child.
     os.environ["DATABASE_URL"] = url
-    uvicorn.run("app.main:app_from_environment", factory=True, workers=processes, **options)
+    worker = None
+    if settings.WORKERS_ENABLED:
+        from app.workers.process import WorkerProcess
+
+        worker = WorkerProcess(os.environ)
+        worker.start()
+        os.environ["WORKERS_ENABLED"] = "false"
+        settings = settings.model_copy(update={"WORKERS_ENABLED": False})
+    try:
+        if processes == 1:
+            # workers=1 said outright: uvicorn would otherwise read WEB_CONCURRENCY.
+            uvicorn.run(create_app(settings, freeze_startup_objects=True), workers=1, **options)
+        else:
+            # Each process builds its app from the environment, as this one did
+            # (development keys are read from DATA_DIR as this process wrote them).
+            # uvicorn's supervisor shares the socket, restarts a process that dies
+            # and stops them all on SIGTERM.
+            uvicorn.run("app.main:app_from_environment", factory=True, workers=processes, **options)
+    finally:
+        if worker is not None:
+            worker.stop()  # before the embedded database stops
     return 0
 
 
@@ -196,9 +209,30 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """The background workers alone, until SIGTERM/SIGINT."""
+    from app.workers.process import PARENT_PID
     from app.workers.runner import WorkerRunner
 
     url = _migrate(settings)
+    parent = int(os.environ.get(PARENT_PID) or 0)
+
+    async def orphaned(runner: WorkerRunner) -> None:
+        """Started by `serve`: stop when that process is gone (killed outright). A
+        pidfd becomes readable when its process exits."""
+        try:
+            descriptor = os.pidfd_open(parent) if os.getppid() == parent else None
+        except ProcessLookupError:
+            descriptor = None
+        if descriptor is not None:
+            loop = asyncio.get_running_loop()
+            gone = asyncio.Event()
+            loop.add_reader(descriptor, gone.set)
+            try:
+                await gone.wait()
+            finally:
+                loop.remove_reader(descriptor)
+                os.close(descriptor)
+        log.error("the server that started this worker is gone; stopping")
+        runner.request_stop()
 
     async def run() -> None:
         engine = make_engine(url, settings)
@@ -207,9 +241,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.request_stop)
         runner.start()
+        watch = asyncio.create_task(orphaned(runner)) if parent else None
         try:
             await runner.wait()
         finally:
+            if watch is not None:
+                watch.cancel()
             await runner.stop()
             await engine.dispose()
 

@@ -84,8 +84,55 @@ def test_web_concurrency_serves_from_several_processes_on_one_embedded_database(
     assert server.process.returncode == 0, output
     assert all(process_gone(child.pid) for child in children)  # gone, or zombies
     assert process_gone(postgres_pid)
-    assert output.count('"message": "workers started"') == 2, output
+    # The workers run once, in their own process, not in each server process.
+    assert output.count('"message": "workers started"') == 1, output
     assert '"message": "request"' in output  # each process logs as the first did
+
+
+def worker_processes(server: Server) -> list[psutil.Process]:
+    """The `python -m app worker` children of a server."""
+    parent = psutil.Process(server.process.pid)
+    return [p for p in parent.children() if p.cmdline()[-2:] == ["app", "worker"]]
+
+
+def test_the_workers_run_in_a_process_of_their_own_started_again_if_it_dies(
+    db_server: DatabaseServer, tmp_path: Path
+) -> None:
+    with (
+        db_server.fresh("workers") as url,
+        serve(free_port(), cli_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))) as server,
+    ):
+        server.wait_until_ready()
+        [worker] = wait_until(lambda: worker_processes(server), what="a worker process")
+        wait_until(lambda: '"message": "workers started"' in server.output(), what="workers")
+        worker.kill()
+        [again] = wait_until(
+            lambda: [p for p in worker_processes(server) if p.pid != worker.pid],
+            what="a new worker process",
+        )
+        wait_until(
+            lambda: server.output().count('"message": "workers started"') == 2,
+            what="the workers started again",
+        )
+        assert server.wait_until_ready().status_code == 200  # the server went on serving
+        output = server.stop(signal.SIGTERM)
+        assert server.process.returncode == 0, output
+        assert process_gone(again.pid)  # stopped with the server
+    assert '"message": "worker process exited; starting it again"' in output
+
+
+def test_a_worker_whose_server_was_killed_stops(db_server: DatabaseServer, tmp_path: Path) -> None:
+    with (
+        db_server.fresh("orphan") as url,
+        serve(free_port(), cli_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))) as server,
+    ):
+        server.wait_until_ready()
+        [worker] = wait_until(lambda: worker_processes(server), what="a worker process")
+        wait_until(lambda: '"message": "workers started"' in server.output(), what="workers")
+        server.process.kill()  # no chance to stop its child
+        server.process.wait(30)
+        assert process_gone(worker.pid)
+        assert '"the server that started this worker is gone; stopping"' in server.output()
 
 
 def _tables_and_indexes(url: str) -> tuple[set[str], set[str]]:

@@ -50,6 +50,7 @@ class WorkerRunner:
 
     async def stop(self) -> None:
         self._stopping.set()
+        started = bool(self._tasks)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -58,7 +59,8 @@ class WorkerRunner:
         # A token refresh cut off by the stop still saves the provider's answer.
         await grants.drain()
         self._tasks = []
-        log.info("workers stopped")
+        if started:
+            log.info("workers stopped")
 
     def request_stop(self) -> None:
         """Ask `wait()` to return (signal handlers call this)."""
