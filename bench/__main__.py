@@ -171,8 +171,11 @@ def explain(dsn: str, board_id: int) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of the dashboard's first page, filtered and searched,
     compiled from the same query builder the API uses."""
     from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+    from app.core.config import normalize_database_url
     from app.core.pagination import DEFAULT_LIMIT, keyset_query
+    from app.tickets.search import CommonLexemes
     from app.tickets.service import TICKET_ORDER, ticket_filter
 
     async def owner() -> int:
@@ -182,15 +185,26 @@ def explain(dsn: str, board_id: int) -> list[str]:
         finally:
             await conn.close()
 
+    async def common_lexemes() -> frozenset[str]:
+        """What the server reads from the statistics (app/tickets/search.py)."""
+        engine = create_async_engine(normalize_database_url(dsn))
+        try:
+            async with AsyncSession(engine) as session:
+                return await CommonLexemes().get(session)
+        finally:
+            await engine.dispose()
+
     manager_id = asyncio.run(owner())
+    common = asyncio.run(common_lexemes())
     plans = []
     for title, state, q in (
         ("ticket page, state=new", "new", None),
         ("search, q=printer", None, "printer"),
         ("search, q=kabel projektor", None, "kabel projektor"),
+        ("search, q=problem 1234 (problem: in every ticket)", None, "problem 1234"),
     ):
         query = keyset_query(
-            ticket_filter(board_id, manager_id, state=state, source=None, q=q),
+            ticket_filter(board_id, manager_id, state=state, source=None, q=q, common=common),
             key=TICKET_ORDER,
             limit=DEFAULT_LIMIT,
             cursor=None,

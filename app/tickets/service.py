@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,11 +17,11 @@ from sqlalchemy import (
     Uuid,
     bindparam,
     exists,
-    func,
     insert,
     literal,
     null,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,13 +47,13 @@ from app.tickets.schemas import (
     TicketRead,
     TransitionRequest,
 )
+from app.tickets.search import PLAN_FOR_THE_WORDS, common_lexemes, search_condition
 
 log = logging.getLogger(__name__)
 
 # Replaced in tests to force a collision.
 generate_uuid: Callable[[], uuid.UUID] = uuid.uuid4
 UUID_ATTEMPTS = 5
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -241,15 +240,6 @@ async def board_inbox(session: AsyncSession, board: Board) -> EmailInbox | None:
     return await session.get(EmailInbox, board.email_inbox_id)
 
 
-def search_query(text: str) -> str | None:
-    """A prefix query over the words of `text` ('druk zaż' → 'druk:* & zaż:*'), or None.
-
-    Only word characters pass, so nothing the user types is tsquery syntax.
-    """
-    words = _WORD.findall(text.lower())
-    return " & ".join(f"{w}:*" for w in words[:16]) or None
-
-
 async def list_tickets(
     session: AsyncSession,
     manager: Manager,
@@ -264,9 +254,13 @@ async def list_tickets(
     """Newest first, keyset-paginated on (created_at, id): tickets arriving between
     pages are neither skipped nor repeated. The board's owner is checked in the same
     query; only an empty page asks whether the board is the manager's at all (404)."""
+    common = frozenset[str]()
+    if q:
+        common = await common_lexemes.get(session)
+        await session.execute(text(PLAN_FOR_THE_WORDS))
     tickets, next_cursor = await keyset_page(
         session,
-        ticket_filter(board_id, manager.id, state=state, source=source, q=q),
+        ticket_filter(board_id, manager.id, state=state, source=source, q=q, common=common),
         key=TICKET_ORDER,
         limit=limit,
         cursor=cursor,
@@ -280,18 +274,25 @@ TICKET_ORDER = (Ticket.created_at, Ticket.id)
 
 
 def ticket_filter(
-    board_id: int, manager_id: int, *, state: str | None, source: str | None, q: str | None
+    board_id: int,
+    manager_id: int,
+    *,
+    state: str | None,
+    source: str | None,
+    q: str | None,
+    common: frozenset[str] = frozenset(),
 ) -> Select[Ticket]:
     """A board's tickets if the board is the manager's, filtered as the dashboard asks
-    (`make bench` explains it). The owner's check is a one-time filter of the plan."""
+    (`make bench` explains it). The owner's check is a one-time filter of the plan.
+    `common`: the lexemes most tickets hold (app/tickets/search.py)."""
     owned = exists().where(Board.id == board_id, Board.manager_id == manager_id)
     query = select(Ticket).where(Ticket.board_id == board_id, owned)
     if state:
         query = query.where(Ticket.state == state)
     if source:
         query = query.where(Ticket.source == source)
-    if q and (tsquery := search_query(q)):
-        query = query.where(Ticket.search_vector.op("@@")(func.to_tsquery("simple", tsquery)))
+    if q and (matches := search_condition(q, common)) is not None:
+        query = query.where(matches)
     return query
 
 
