@@ -22,9 +22,6 @@ from app.workers.mail_sender import send_due_mail
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 1.0
-# Mail loops side by side: a round waits on the database and the SMTP server more than
-# it computes, and the leases keep two loops off one mail (docs/performance.md).
-MAIL_SENDERS = 3
 MAINTENANCE_SECONDS = 600.0
 ERROR_BACKOFF_SECONDS = 5.0
 
@@ -41,15 +38,11 @@ class WorkerRunner:
         self.forwarder = Forwarder(settings, sessionmaker)
 
     def start(self) -> None:
-        loops: list[tuple[str, Callable[[], Awaitable[int]], float]] = [
-            *(("mail", self._send_mail, IDLE_SECONDS) for _ in range(MAIL_SENDERS)),
-            ("inboxes", self.inboxes.step, IDLE_SECONDS),
-            ("forwarder", self.forwarder.step, IDLE_SECONDS),
-            ("maintenance", self._maintain, MAINTENANCE_SECONDS),
-        ]
         self._tasks = [
-            asyncio.create_task(self._loop(name, step, idle), name=f"worker-{name}")
-            for name, step, idle in loops
+            asyncio.create_task(self._loop("mail", self._send_mail, IDLE_SECONDS)),
+            asyncio.create_task(self._loop("inboxes", self.inboxes.step, IDLE_SECONDS)),
+            asyncio.create_task(self._loop("forwarder", self.forwarder.step, IDLE_SECONDS)),
+            asyncio.create_task(self._loop("maintenance", self._maintain, MAINTENANCE_SECONDS)),
         ]
         log.info(
             "workers started", extra={"workers": ["mail", "inboxes", "forwarder", "maintenance"]}

@@ -337,32 +337,3 @@ def test_a_sensitive_mail_is_never_queued_unrendered() -> None:
         outgoing.deferred_row(
             kind="password_reset", to="a@example.com", language="en", values={}, sensitive=True
         )
-
-
-async def test_the_worker_runs_several_mail_loops_that_send_each_mail_once(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, smtp_server: SmtpServer
-) -> None:
-    import asyncio
-    import time
-
-    from app.workers.runner import MAIL_SENDERS, WorkerRunner
-
-    configured = smtp_settings(settings, smtp_server)
-    ids = [await queue_unrendered(sessions, f"loop{i}@example.com") for i in range(45)]
-    runner = WorkerRunner(configured, sessions)
-    runner.start()
-    try:
-        mail_loops = [t for t in runner._tasks if t.get_name() == "worker-mail"]
-        assert len(mail_loops) == MAIL_SENDERS > 1
-        deadline = time.monotonic() + 30
-        while len(smtp_server.mailbox.messages) < len(ids) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-    finally:
-        await runner.stop()
-    for i in range(45):
-        assert len(smtp_server.mailbox.to(f"loop{i}@example.com")) == 1
-    async with sessions() as session:
-        statuses = set(
-            await session.scalars(select(OutgoingEmail.status).where(OutgoingEmail.id.in_(ids)))
-        )
-    assert statuses == {"sent"}
