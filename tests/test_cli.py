@@ -6,6 +6,7 @@ import asyncio
 import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -95,16 +96,25 @@ def worker_processes(server: Server) -> list[psutil.Process]:
     return [p for p in parent.children() if p.cmdline()[-2:] == ["app", "worker"]]
 
 
-def test_the_workers_run_in_a_process_of_their_own_started_again_if_it_dies(
-    db_server: DatabaseServer, tmp_path: Path
-) -> None:
+@contextmanager
+def serving_with_workers(
+    db_server: DatabaseServer, tmp_path: Path, name: str
+) -> Iterator[tuple[Server, psutil.Process]]:
+    """`serve` on a fresh database, ready, with its worker process started."""
     with (
-        db_server.fresh("workers") as url,
+        db_server.fresh(name) as url,
         serve(free_port(), cli_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))) as server,
     ):
         server.wait_until_ready()
         [worker] = wait_until(lambda: worker_processes(server), what="a worker process")
         wait_until(lambda: '"message": "workers started"' in server.output(), what="workers")
+        yield server, worker
+
+
+def test_the_workers_run_in_a_process_of_their_own_started_again_if_it_dies(
+    db_server: DatabaseServer, tmp_path: Path
+) -> None:
+    with serving_with_workers(db_server, tmp_path, "workers") as (server, worker):
         worker.kill()
         [again] = wait_until(
             lambda: [p for p in worker_processes(server) if p.pid != worker.pid],
@@ -122,13 +132,7 @@ def test_the_workers_run_in_a_process_of_their_own_started_again_if_it_dies(
 
 
 def test_a_worker_whose_server_was_killed_stops(db_server: DatabaseServer, tmp_path: Path) -> None:
-    with (
-        db_server.fresh("orphan") as url,
-        serve(free_port(), cli_env(DATABASE_URL=url, DATA_DIR=str(tmp_path))) as server,
-    ):
-        server.wait_until_ready()
-        [worker] = wait_until(lambda: worker_processes(server), what="a worker process")
-        wait_until(lambda: '"message": "workers started"' in server.output(), what="workers")
+    with serving_with_workers(db_server, tmp_path, "orphan") as (server, worker):
         server.process.kill()  # no chance to stop its child
         server.process.wait(30)
         assert process_gone(worker.pid)
