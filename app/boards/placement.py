@@ -1,7 +1,7 @@
 """Placing a report on a board: an internal ticket, or, for a board connected to Jira
-or Trello, an external ticket the forwarder pushes. Every source (web form, email,
-a standby assignment) goes through here, inside its caller's transaction: the
-public form's on a plain connection (app/core/direct.py), the others' in a session."""
+or Trello, an external ticket the forwarder pushes. Email and a standby assignment
+go through here, inside their caller's transaction; the public form places its
+report in one statement built from the same pieces (app/tickets/submission.py)."""
 
 from __future__ import annotations
 

@@ -5,13 +5,13 @@ most abused one; a request that goes through a session, its transaction and
 SQLAlchemy's statement execution costs several times the statements themselves
 (docs/performance.md). Their statements are SQLAlchemy Core statements built once
 and compiled once (`Statement`), so a renamed column still fails at import, not in
-production, and they run on a plain asyncpg pool (`DirectPool`): a read as a single
-statement outside any transaction, a write in a short transaction of its own.
+production, and they run on a plain asyncpg pool (`DirectPool`) as single
+statements outside any transaction: a read, or a write that is one statement (the
+public report, app/tickets/submission.py).
 
-The same `Statement` also runs through a session (`OnSession`), so the code that
-places a report is one piece whether the public form calls it on the pool
-(`OnConnection`) or the mail intake and the standby queue call it inside their
-session's transaction.
+The same `Statement` also runs through a session (`OnSession`) or on a session's own
+connection inside its transaction (`OnConnection`, from `below`), so the statements
+that place a report serve the mail intake and the standby queue too.
 
 A route takes a `DirectDep` (app/core/deps.py). The app's is the pool; tests that run
 the app inside their own rolled-back transaction go through that transaction instead
@@ -20,8 +20,7 @@ the app inside their own rolled-back transaction go through that transaction ins
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -136,11 +135,6 @@ class Direct(Protocol):
         run twice (a write whose answer was lost may have committed)."""
         ...
 
-    def transaction(self) -> Any:
-        """`async with direct.transaction() as executor:` a transaction that commits
-        when the block ends and rolls back on an exception."""
-        ...
-
 
 # What a pooled connection raises when its server went away while it waited in the
 # pool (a restart: the server's goodbye arrives between two reads).
@@ -152,8 +146,7 @@ _LOST_CONNECTION = (
 
 
 class DirectPool:
-    """Statements on a pooled connection: reads outside any transaction, writes in a
-    transaction of their own."""
+    """Statements on a pooled connection, each on its own (autocommit)."""
 
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout: float) -> None:
         self.pool = pool
@@ -193,26 +186,16 @@ class DirectPool:
             try:
                 result: list[asyncpg.Record] = await connection.fetch(query.sql, *arguments)
             except _LOST_CONNECTION:
-                await self.pool.expire_connections()  # as in transaction(): not run again
-                raise
-            return result
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[OnConnection]:
-        async with self._acquire() as connection:
-            try:
-                async with connection.transaction():
-                    yield OnConnection(connection)
-            except _LOST_CONNECTION:
-                # Not run again: a write whose commit was lost may have committed.
+                # Not run again: a write whose answer was lost may have committed.
                 # The other idle connections are as dead; they are replaced.
                 await self.pool.expire_connections()
                 raise
+            return result
 
 
 class DirectSession:
     """The same on a session's connection, inside its transaction (the tests' apps):
-    a write's transaction is a savepoint there."""
+    a write runs in a savepoint there."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -232,9 +215,3 @@ class DirectSession:
                 query.sql, *query.arguments(values)
             )
         return result
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[OnConnection]:
-        connection = await self._connection()
-        async with connection.transaction():  # nested in the session's: a savepoint
-            yield OnConnection(connection)

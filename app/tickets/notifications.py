@@ -35,18 +35,11 @@ class ReplyInbox:
 
     @classmethod
     def of(cls, inbox: EmailInbox | None) -> ReplyInbox | None:
-        if inbox is None:
+        """An inbox without SMTP settings answers nothing: the system SMTP does (the
+        public report's statement says the same in SQL, app/tickets/submission.py)."""
+        if inbox is None or not inbox.smtp_host:
             return None
-        return cls.when_sending(inbox.id, inbox.email_address, inbox.smtp_host)
-
-    @classmethod
-    def when_sending(
-        cls, inbox_id: int | None, address: str | None, smtp_host: str | None
-    ) -> ReplyInbox | None:
-        """An inbox without SMTP settings answers nothing: the system SMTP does."""
-        if inbox_id is None or address is None or not smtp_host:
-            return None
-        return cls(inbox_id, address)
+        return cls(inbox.id, inbox.email_address)
 
 
 def quoted_title(title: str) -> str:

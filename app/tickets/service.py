@@ -77,8 +77,8 @@ class NewReport:
 
 @dataclass(frozen=True)
 class Destination:
-    """What placing a report needs of its board: read from the ORM's rows by the mail
-    intake and the standby queue (`of`), from one row below it by the public form."""
+    """What placing a report needs of its board, read from the ORM's rows by the mail
+    intake and the standby queue."""
 
     board_id: int
     board_name: str

@@ -116,9 +116,10 @@ async def submit_public(
         )
         hits, board_id, platform, placed, acknowledged = row
         if hits > rate.limit:
+            wait = retry_after(rate)
             raise TooManyRequests(
-                f"Too many reports from your address. Try again in {retry_after(rate)} seconds.",
-                retry_after=retry_after(rate),
+                f"Too many reports from your address. Try again in {wait} seconds.",
+                retry_after=wait,
             )
         if board_id is None:
             raise BoardUnavailable()
@@ -143,7 +144,8 @@ def _report_statement() -> Select[Any]:
     """The whole report as one statement (see the module's docstring). Its parameters
     are named as the columns they fill; the acknowledgement's are prefixed `mail_`."""
     hit = RECORD_HIT.cte("hit")
-    inbox_sends = EmailInbox.smtp_host != ""  # an inbox without SMTP answers nothing
+    # An inbox without SMTP answers nothing (as notifications.ReplyInbox.of says).
+    inbox_sends = EmailInbox.smtp_host != ""
     board = (
         select(
             Board.id.label("board_id"),
