@@ -209,11 +209,13 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """The background workers alone, until SIGTERM/SIGINT."""
-    from app.workers.process import PARENT_PID
+    from app.workers.process import PARENT_PID, yield_to_the_server
     from app.workers.runner import WorkerRunner
 
     url = _migrate(settings)
     parent = int(os.environ.get(PARENT_PID) or 0)
+    if parent:
+        yield_to_the_server()  # beside the server's processes, which answer first
 
     async def orphaned(runner: WorkerRunner) -> None:
         """Started by `serve`: stop when that process is gone (killed outright). A
@@ -250,8 +252,19 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             await runner.stop()
             await engine.dispose()
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=_fast_loop()) as runner:
+        runner.run(run())
     return 0
+
+
+def _fast_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop, as uvicorn runs the server's processes on it (it comes
+    with uvicorn[standard]); the standard one where it is missing."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - installed with uvicorn[standard]
+        return None
+    return uvloop.new_event_loop
 
 
 def build_parser() -> argparse.ArgumentParser:

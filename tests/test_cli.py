@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
+from app.workers.process import NICENESS
 from tests.conftest import free_port
 from tests.database import DatabaseServer
 from tests.processes import Server, cli_env, run_cli, serve, wait_until
@@ -129,6 +130,19 @@ def test_the_workers_run_in_a_process_of_their_own_started_again_if_it_dies(
         assert server.process.returncode == 0, output
         assert process_gone(again.pid)  # stopped with the server
     assert '"message": "worker process exited; starting it again"' in output
+
+
+def test_the_worker_process_yields_the_cpu_to_the_server(
+    db_server: DatabaseServer, tmp_path: Path
+) -> None:
+    with serving_with_workers(db_server, tmp_path, "niceness") as (server, worker):
+        assert worker.nice() == NICENESS
+        assert psutil.Process(server.process.pid).nice() == 0
+        # Its session's scheduling group too, where the kernel groups sessions.
+        grouped = Path("/proc/sys/kernel/sched_autogroup_enabled")
+        if grouped.exists() and grouped.read_text().strip() == "1":
+            autogroup = Path(f"/proc/{worker.pid}/autogroup").read_text()
+            assert autogroup.split()[-1] == str(NICENESS), autogroup
 
 
 def test_a_worker_whose_server_was_killed_stops(db_server: DatabaseServer, tmp_path: Path) -> None:

@@ -113,13 +113,22 @@ class OnConnection:
         return await self.connection.fetchval(query.sql, *query.arguments(values))
 
 
-async def below(session: AsyncSession) -> OnConnection:
-    """The session's own connection, to run statements below the ORM inside the
-    session's transaction (begun here if it was not: SQLAlchemy begins it with its
-    first statement, and what is written here must be inside it, not beside it)."""
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The session's asyncpg connection, with nothing begun on it: SQLAlchemy begins
+    its transaction with its own first statement. A statement run there with nothing
+    begun commits on its own, in one round trip instead of BEGIN, the statement and
+    COMMIT (the mail worker's writes); closing the session gives the connection back."""
     raw = await (await session.connection()).get_raw_connection()
     connection = raw.driver_connection
     assert connection is not None
+    return connection
+
+
+async def below(session: AsyncSession) -> OnConnection:
+    """The session's own connection, to run statements below the ORM inside the
+    session's transaction (begun here if it was not: what is written here must be
+    inside it, not beside it)."""
+    connection = await driver_connection(session)
     if not connection.is_in_transaction():
         await session.execute(select(1))
     return OnConnection(connection)

@@ -6,8 +6,10 @@ mail worker sends it afterwards (app/workers/mail_sender.py).
 
 from __future__ import annotations
 
+import email.policy
 import uuid
 from datetime import timedelta
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
@@ -214,6 +216,26 @@ def _capped_insert(columns: tuple[str, ...]) -> Statement:
     return Statement(insert_mail(columns, bound_row(table, columns)))
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard library's header registry makes a new class for every header it
+    makes (half the cost of building a message); these are made once per name. Only
+    the names of the headers we write reach it, a handful."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        made = self._made.get(name.lower())
+        if made is None:
+            made = self._made[name.lower()] = super().__getitem__(name)
+        return made
+
+
+# email.policy.default, the policy of the messages we send, with the registry above.
+SENDING = email.policy.default.clone(header_factory=_HeaderClasses())
+
+
 def build_message(
     mail: OutgoingEmail, settings: Settings, *, transfer_encoding: str | None = None
 ) -> EmailMessage:
@@ -230,7 +252,7 @@ def build_message(
         cipher = cipher_for(settings)
         text_body = cipher.decrypt(text_body, context=_BODY_CONTEXT)
         html_body = cipher.decrypt(html_body, context=_BODY_CONTEXT) if html_body else None
-    message = EmailMessage()
+    message = EmailMessage(policy=SENDING)
     # Content first: set_content() and add_alternative() move Content-* headers.
     message.set_content(text_body, cte=transfer_encoding)
     if html_body:

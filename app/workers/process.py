@@ -7,6 +7,10 @@ public reports a second with the workers out of the server's process). The child
 started again if it dies, and stopped (SIGTERM, then SIGKILL after a grace period)
 before the server's process exits; should the server's process be killed outright,
 the child notices its parent is gone and stops itself (`PARENT_PID`).
+
+The child runs at a lower CPU priority than the server (`yield_to_the_server`): under
+a flood of reports the acknowledgements wait for spare CPU instead of taking it from
+the HTTP answers (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -24,6 +28,23 @@ log = logging.getLogger(__name__)
 PARENT_PID = "APP_WORKER_PARENT_PID"
 RESTART_DELAY_SECONDS = 2.0
 STOP_GRACE_SECONDS = 30.0
+
+
+# The workers' niceness beside the server's processes (0): the scheduler gives them what
+# the server leaves, and still a share when the machine stays busy.
+NICENESS = 19
+
+
+def yield_to_the_server() -> None:
+    """Lower this process's CPU priority. Linux schedules the processes of a session as
+    one group (autogroup) against other sessions, and the worker has a session of its
+    own: the group's niceness is lowered too, where the kernel groups sessions."""
+    os.nice(NICENESS)
+    try:
+        with open("/proc/self/autogroup", "w") as autogroup:
+            autogroup.write(str(NICENESS))
+    except OSError:  # no autogroups (another kernel, another OS): the niceness serves
+        log.debug("no autogroup to lower")
 
 
 class WorkerProcess:
