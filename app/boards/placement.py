@@ -1,17 +1,36 @@
-"""Placing a report on a board: an internal ticket, or, for a board connected to Jira
-or Trello, an external ticket the forwarder pushes. Email and a standby assignment
-go through here, inside their caller's transaction; the public form places its
-report in one statement built from the same pieces (app/tickets/submission.py)."""
+"""Placing a report on a board: an internal ticket with its first history row, or,
+for a board connected to Jira or Trello, an external ticket the forwarder pushes;
+with the acknowledgement to its reporter under the recipient's hourly cap. Email
+and a standby assignment go through here, inside their caller's transaction, as
+one statement (its writes are data-modifying CTEs, each taking its rows from the
+report's), the mail intake's record of the email in it too (`Trace`). The public
+form places its report in a statement of its own built from the same pieces
+(app/tickets/submission.py)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, cast
 
+from sqlalchemy import CTE, Table, Text, bindparam, false, func, insert, select
+
+from app.core.clock import clock
 from app.core.config import Settings
-from app.core.direct import Executor
-from app.integrations.service import create_external_ticket
-from app.tickets.service import Destination, NewReport, create_ticket
+from app.core.direct import Executor, Statement
+from app.core.orm import bound_row
+from app.integrations.models import ExternalTicket
+from app.integrations.service import EXTERNAL_COLUMNS, insert_external
+from app.outbox import outgoing
+from app.outbox.models import OutgoingEmail
+from app.tickets import service as tickets
+from app.tickets.models import Ticket
+from app.tickets.notifications import REPORTER_MAIL_CAP, REPORTER_MAIL_WINDOW, reporter_mail
+from app.tickets.service import Destination, NewReport
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,6 +38,17 @@ class Placed:
     kind: str  # "ticket" | "external"
     uuid: uuid.UUID
     row_id: int
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A row of another table written in the placement's statement, only when the
+    report was placed: the mail intake's record of the email. `values` are its
+    columns' but `uuid_column`, which takes the report's UUID."""
+
+    table: Table
+    uuid_column: str
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 async def place_report(
@@ -29,13 +59,121 @@ async def place_report(
     report: NewReport,
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
+    trace: Trace | None = None,
 ) -> Placed:
-    if to.platform:
-        external = await create_external_ticket(
-            db, settings, to=to, report=report, acknowledge=acknowledge, ack_headers=ack_headers
+    now = clock.now()
+    values: dict[str, Any] = {
+        "board_id": to.board_id,
+        "created_at": now,
+        "updated_at": now,
+        **report.fields(),
+        **(
+            {"platform": to.platform, "status": "pending", "next_attempt_at": now}
+            if to.platform
+            else {"state": "new"}
+        ),
+    }
+    if trace is not None:
+        values |= {f"trace_{column}": value for column, value in trace.values.items()}
+    mail_columns: tuple[str, ...] = ()
+    for _ in range(tickets.UUID_ATTEMPTS):
+        candidate = tickets.generate_uuid()
+        if acknowledge:
+            mail = reporter_mail(
+                settings,
+                kind="ticket_received",
+                report_uuid=candidate,
+                to=report.reporter_email,
+                language=report.language,
+                title=report.title,
+                board_name=to.board_name,
+                headers=ack_headers,
+                reply=to.reply,
+            )
+            mail_columns = tuple(mail)
+            values |= {f"mail_{column}": value for column, value in mail.items()}
+            values |= outgoing.cap_parameters(
+                mail, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW
+            )
+            values["to_address"] = mail["to_address"]
+        statement = _placement(
+            bool(to.platform),
+            mail_columns,
+            (trace.table, trace.uuid_column, tuple(trace.values)) if trace else None,
         )
-        return Placed("external", external.uuid, external.id)
-    ticket = await create_ticket(
-        db, settings, to=to, report=report, acknowledge=acknowledge, ack_headers=ack_headers
+        row_id, acknowledged, *_ = await db.row(statement, {**values, "uuid": candidate})
+        if row_id is not None:
+            break
+        log.warning("report uuid collision; drawing again")
+    else:
+        raise RuntimeError("could not draw an unused report uuid")
+    if acknowledge and not acknowledged:
+        log.warning(
+            "reporter mail cap reached; not sending", extra={"mail_kind": "ticket_received"}
+        )
+    if to.platform:
+        log.info(
+            "report queued for forwarding", extra={"board_id": to.board_id, "platform": to.platform}
+        )
+        return Placed("external", candidate, row_id)
+    log.info("ticket created", extra={"board_id": to.board_id, "source": report.source})
+    return Placed("ticket", candidate, row_id)
+
+
+@lru_cache(maxsize=16)
+def _placement(
+    external: bool,
+    mail_columns: tuple[str, ...],
+    trace: tuple[Table, str, tuple[str, ...]] | None,
+) -> Statement:
+    """The report (`external`: the one to forward), its acknowledgement when there
+    are `mail_columns` and the trace's row, as one statement returning the report's
+    id (None: its UUID was taken, nothing written) and whether the acknowledgement
+    was queued. Built once per shape. Parameters: the report's columns by name, the
+    mail's prefixed `mail_` (but `to_address`, which its cap counts by), the trace's
+    `trace_`."""
+    written: list[CTE] = []
+    if external:
+        placed = insert_external(
+            bound_row(cast(Table, ExternalTicket.__table__), EXTERNAL_COLUMNS)
+        ).cte("placed")
+    else:
+        source = bound_row(cast(Table, Ticket.__table__), tickets.TICKET_COLUMNS)
+        placed, history = tickets.ticket_with_history(tickets.unused_uuid(source, ExternalTicket))
+        written.append(history.cte("history"))
+    was_placed = select(placed.c.id).exists()
+    acknowledged: Any = false()
+    if mail_columns:
+        outbox = cast(Table, OutgoingEmail.__table__)
+        mail = bound_row(
+            outbox,
+            mail_columns,
+            {"to_address": bindparam("to_address", type_=Text)},
+            prefix="mail_",
+        ).where(was_placed)
+        acknowledgement = outgoing.insert_mail(mail_columns, mail).cte("acknowledgement")
+        acknowledged = _count(acknowledgement) > 0
+    if trace is not None:
+        table, uuid_column, columns = trace
+        row = bound_row(
+            table,
+            (*columns, uuid_column),
+            {uuid_column: bindparam("uuid", type_=table.c[uuid_column].type)},
+            prefix="trace_",
+        ).where(was_placed)
+        primary = next(iter(table.primary_key.columns))
+        written.append(
+            insert(table).from_select([*columns, uuid_column], row).returning(primary).cte("trace")
+        )
+    # Every write counted, or a CTE nobody reads would be left out of the statement.
+    return Statement(
+        select(
+            select(placed.c.id).scalar_subquery().label("id"),
+            acknowledged.label("acknowledged"),
+            *(_count(cte).label(f"written_{cte.name}") for cte in written),
+        )
     )
-    return Placed("ticket", ticket.uuid, ticket.id)
+
+
+def _count(cte: CTE) -> Any:
+    return select(func.count()).select_from(cte).scalar_subquery()

@@ -20,9 +20,9 @@ the app inside their own rolled-back transaction go through that transaction ins
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import asyncpg
 from sqlalchemy import ClauseElement, select
@@ -95,6 +95,10 @@ class Executor(Protocol):
 
     async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any: ...
 
+    async def row(self, statement: Statement, values: Mapping[str, Any]) -> Sequence[Any]:
+        """The statement's one row."""
+        ...
+
 
 @dataclass(frozen=True)
 class OnSession:
@@ -102,6 +106,9 @@ class OnSession:
 
     async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any:
         return await self.session.scalar(statement.statement, dict(values))
+
+    async def row(self, statement: Statement, values: Mapping[str, Any]) -> Sequence[Any]:
+        return (await self.session.execute(statement.statement, dict(values))).one()
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,12 @@ class OnConnection:
     async def scalar(self, statement: Statement, values: Mapping[str, Any]) -> Any:
         query = statement.query
         return await self.connection.fetchval(query.sql, *query.arguments(values))
+
+    async def row(self, statement: Statement, values: Mapping[str, Any]) -> Sequence[Any]:
+        query = statement.query
+        found = await self.connection.fetchrow(query.sql, *query.arguments(values))
+        assert found is not None, "a statement of one row returned none"
+        return cast(Sequence[Any], found)
 
 
 async def driver_connection(session: AsyncSession) -> asyncpg.Connection:

@@ -6,6 +6,7 @@ and the entry points import.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -54,14 +55,21 @@ class Timestamps(CreatedAt):
     updated_at: Mapped[datetime] = stamped(onupdate=_now)
 
 
-def bound_row(table: Table, columns: tuple[str, ...], **given: ColumnElement[Any]) -> Select[Any]:
-    """SELECT one row of bind parameters named and typed as `table`'s `columns`: the
-    source of an INSERT … SELECT built once and run with each row's values. A column
-    in `given` takes that expression instead (a value another part of the statement
-    found)."""
+def bound_row(
+    table: Table,
+    columns: tuple[str, ...],
+    given: Mapping[str, ColumnElement[Any]] | None = None,
+    *,
+    prefix: str = "",
+) -> Select[Any]:
+    """SELECT one row of bind parameters named (after `prefix`) and typed as `table`'s
+    `columns`: the source of an INSERT … SELECT built once and run with each row's
+    values. A column in `given` takes that expression instead (a value another part
+    of the statement found)."""
+    given = given or {}
     return select(
         *(
-            (given[c] if c in given else bindparam(c, type_=table.c[c].type)).label(c)
+            (given[c] if c in given else bindparam(prefix + c, type_=table.c[c].type)).label(c)
             for c in columns
         )
     )

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
 from app.boards.models import Board
-from app.boards.placement import place_report
+from app.boards.placement import Trace, place_report
 from app.boards.routing import Candidate, route_email
 from app.core.clock import clock
 from app.core.config import Settings
@@ -143,9 +143,11 @@ async def _replied_report(
     return None
 
 
-# Built once, run below the ORM on the session's connection: every mail writes one.
+_PROCESSED = cast(Table, ProcessedEmail.__table__)
+# Built once, run below the ORM on the session's connection: every mail writes one
+# (a mail placed as a report, in the report's statement: `place_report`'s trace).
 _RECORD = Statement(
-    insert(cast(Table, ProcessedEmail.__table__)).values(
+    insert(_PROCESSED).values(
         {
             name: bindparam(name)
             for name in (
@@ -157,6 +159,26 @@ _RECORD = Statement(
 )  # fmt: skip
 
 
+def _record_values(
+    inbox: EmailInbox, mail: IncomingEmail, uid: int | None, outcome: str
+) -> dict[str, Any]:
+    now = clock.now()
+    return {
+        "email_inbox_id": inbox.id,
+        "message_id": mail.message_id[:998],
+        "content_hash": mail.content_hash,
+        "imap_uid": uid,
+        "outcome": outcome,
+        "standby_item_id": None,
+        "processed_at": now,
+        "created_at": now,
+    }
+
+
+def _processed(outcome: str, uid: int | None) -> None:
+    log.info("email processed", extra={"outcome": outcome, "imap_uid": uid})
+
+
 async def _record(
     session: AsyncSession,
     inbox: EmailInbox,
@@ -164,23 +186,15 @@ async def _record(
     uid: int | None,
     result: IngestResult,
 ) -> IngestResult:
-    message_id = mail.message_id[:998]
-    now = clock.now()
     await (await below(session)).scalar(
         _RECORD,
         {
-            "email_inbox_id": inbox.id,
-            "message_id": message_id,
-            "content_hash": mail.content_hash,
-            "imap_uid": uid,
-            "outcome": result.outcome,
+            **_record_values(inbox, mail, uid, result.outcome),
             "ticket_uuid": result.ticket_uuid,
             "standby_item_id": result.standby_item_id,
-            "processed_at": now,
-            "created_at": now,
         },
     )
-    log.info("email processed", extra={"outcome": result.outcome, "imap_uid": uid})
+    _processed(result.outcome, uid)
     return result
 
 
@@ -366,6 +380,8 @@ async def _decide(
         language=pick_language(mail.content_language, context.manager_language),
         email_message_id=mail.message_id[:998],
     )
+    outcome = "external" if board.external_platform else "ticket"
+    # The record of the email is written in the report's statement.
     placed = await place_report(
         await below(session),
         settings,
@@ -373,8 +389,10 @@ async def _decide(
         report=report,
         acknowledge=kind != "bulk",  # lists and bulk senders are never answered
         ack_headers=threading_headers(mail.message_id, mail.references),
+        trace=Trace(_PROCESSED, "ticket_uuid", _record_values(inbox, mail, uid, outcome)),
     )
-    return await _record(session, inbox, mail, uid, IngestResult(placed.kind, placed.uuid))
+    _processed(outcome, uid)
+    return IngestResult(placed.kind, placed.uuid)
 
 
 def _unparsed(raw: bytes | bytearray) -> IncomingEmail:

@@ -15,11 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.models import Manager
 from app.boards.models import Board
 from app.boards.service import get_board
-from app.core.clock import clock
 from app.core.config import Settings
 from app.core.crypto import DecryptionError, cipher_for
-from app.core.direct import Executor, Statement
-from app.core.orm import bound_row
 from app.core.outbound import CheckedTransport
 from app.core.pagination import keyset_page
 from app.core.redaction import redact_uuids
@@ -32,13 +29,6 @@ from app.standby.service import add_item
 from app.tickets import notifications
 from app.tickets import service as tickets
 from app.tickets.models import Ticket
-from app.tickets.service import (
-    UUID_ATTEMPTS,
-    Destination,
-    NewReport,
-    StoredTicket,
-    acknowledge_report,
-)
 
 log = logging.getLogger(__name__)
 
@@ -184,55 +174,6 @@ def insert_external(source: Select[Any]) -> Insert:
         .on_conflict_do_nothing(index_elements=[table.c.uuid])
         .returning(table.c.id)
     )
-
-
-def _insert_external_statement() -> Statement:
-    """The forwarded report, its values bind parameters named as columns; built once."""
-    table = cast(Table, ExternalTicket.__table__)
-    return Statement(insert_external(bound_row(table, EXTERNAL_COLUMNS)))
-
-
-_INSERT_EXTERNAL = _insert_external_statement()
-
-
-async def create_external_ticket(
-    db: Executor,
-    settings: Settings,
-    *,
-    to: Destination,
-    report: NewReport,
-    acknowledge: bool = True,
-    ack_headers: dict[str, str] | None = None,
-) -> StoredTicket:
-    """A report for a connected board: stored `pending` and answered at once; the
-    forwarder pushes it after commit."""
-    assert to.platform
-    now = clock.now()
-    values = {
-        "board_id": to.board_id,
-        "platform": to.platform,
-        "status": "pending",
-        "next_attempt_at": now,
-        "created_at": now,
-        "updated_at": now,
-        **report.fields(),
-    }
-    for _ in range(UUID_ATTEMPTS):
-        candidate = tickets.generate_uuid()
-        external_id: int | None = await db.scalar(_INSERT_EXTERNAL, {**values, "uuid": candidate})
-        if external_id is not None:
-            break
-        log.warning("report uuid collision; drawing again")
-    else:
-        raise RuntimeError("could not draw an unused report uuid")
-    if acknowledge:
-        await acknowledge_report(
-            db, settings, to=to, report_uuid=candidate, report=report, headers=ack_headers
-        )
-    log.info(
-        "report queued for forwarding", extra={"board_id": to.board_id, "platform": to.platform}
-    )
-    return StoredTicket(external_id, candidate)
 
 
 def report_of(external: ExternalTicket, settings: Settings) -> Report:

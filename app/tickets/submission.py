@@ -174,15 +174,14 @@ def _report_statement() -> Select[Any]:
     )
     of_board = {"board_id": allowed.c.board_id, "language": allowed.c.language}
 
-    ticket_row = bound_row(cast(Table, Ticket.__table__), tickets.TICKET_COLUMNS, **of_board)
+    ticket_row = bound_row(cast(Table, Ticket.__table__), tickets.TICKET_COLUMNS, of_board)
     ticket, history = tickets.ticket_with_history(
         tickets.unused_uuid(ticket_row, ExternalTicket).where(allowed.c.platform.is_(None))
     )
     external_row = bound_row(
         cast(Table, ExternalTicket.__table__),
         EXTERNAL_COLUMNS,
-        **of_board,
-        platform=allowed.c.platform,
+        {**of_board, "platform": allowed.c.platform},
     )
     external = insert_external(external_row.where(allowed.c.platform.is_not(None))).cte("external")
     placed = select(ticket.c.id).union_all(select(external.c.id)).cte("placed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from app.intake.models import ProcessedEmail
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import render_claimed
 from app.standby.models import StandbyQueueItem
+from app.tickets import service as tickets
 from app.tickets.models import Ticket
+from tests.database import driver_statements_during
 
 SAMPLES = Path(__file__).parent / "samples"
 
@@ -149,6 +152,47 @@ async def test_a_routed_report_gets_one_threaded_acknowledgement_from_the_inbox(
     assert ack.headers["References"] == "<pl-qp-1@example.pl>"
     assert ack.headers["Auto-Submitted"] == "auto-replied"
     assert ack.email_inbox_id == inbox.id and ack.from_address == "help@example.com"
+
+
+async def test_a_routed_email_is_placed_answered_and_recorded_in_one_statement(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox
+) -> None:
+    statements = await driver_statements_during(db)
+    assert await ingest(db, settings, inbox, mail("Printer jams", "paper"), uid=7) == "ticket"
+    ticket = await db.scalar(select(Ticket))
+    record = await db.scalar(select(ProcessedEmail))
+    ack = await db.scalar(select(OutgoingEmail))
+    assert ticket is not None and record is not None and ack is not None
+    assert (record.outcome, record.ticket_uuid, record.imap_uid) == ("ticket", ticket.uuid, 7)
+    assert record.email_inbox_id == inbox.id and record.standby_item_id is None
+    assert ack.ticket_uuid == ticket.uuid
+    # (asyncpg logs a statement on the loop's next turn: the reads above gave it that.)
+    writes = [s for s in statements if "INSERT INTO" in s]
+    # The ticket with its history, the acknowledgement and the email's record.
+    assert len(writes) == 1, writes
+    for part in (
+        "INSERT INTO tickets",
+        "INSERT INTO ticket_status_changes",
+        "INSERT INTO outgoing_emails",
+        "INSERT INTO processed_emails",
+    ):
+        assert part in writes[0], part
+
+
+async def test_a_taken_uuid_is_drawn_again_and_the_record_names_the_new_one(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await ingest(db, settings, inbox, mail("Printer jams", "paper")) == "ticket"
+    taken = await db.scalar(select(Ticket.uuid))
+    fresh = uuid.uuid4()
+    draws = iter([taken, fresh])
+    monkeypatch.setattr(tickets, "generate_uuid", lambda: next(draws))
+    assert await ingest(db, settings, inbox, mail("Printer smokes", "paper")) == "ticket"
+    records = list(await db.scalars(select(ProcessedEmail.ticket_uuid).order_by(ProcessedEmail.id)))
+    acks = list(await db.scalars(select(OutgoingEmail.ticket_uuid).order_by(OutgoingEmail.id)))
+    # The taken draw wrote nothing: one ticket, one answer and one record per email.
+    assert records == acks == [taken, fresh]
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 2
 
 
 async def test_list_mail_is_routed_but_never_answered(
