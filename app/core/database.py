@@ -88,6 +88,13 @@ async def make_direct_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.P
     )
 
 
+async def listening_connection(engine: AsyncEngine, settings: Settings) -> asyncpg.Connection:
+    """A connection of its own on the engine's database, outside every pool, for
+    LISTEN: it stays open as long as it listens."""
+    _, connect_kwargs = engine.dialect.create_connect_args(engine.url)
+    return await asyncpg.connect(**connect_kwargs, **_connect_args(settings))
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # Every model must be known before the first flush (foreign keys name other
     # tables): the entry points import the registry, app/models.py.

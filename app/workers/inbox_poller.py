@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.models import Manager
 from app.core.clock import clock
 from app.core.config import Settings
-from app.core.database import database_unavailable_cause
+from app.core.database import database_unavailable_cause, listening_connection
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.inboxes import grants
@@ -49,6 +49,10 @@ from app.workers.leases import claim_due
 log = logging.getLogger(__name__)
 
 IDLE_CYCLE_SECONDS = 25.0  # at most; always well inside the lease
+# What an inbox made due now announces (migration 0011's trigger), and how soon a lost
+# listening connection is opened again.
+DUE_CHANNEL = "inbox_due"
+LISTEN_RETRY_SECONDS = 5.0
 SESSION_SECONDS = 300.0
 ERROR_RETRY_SECONDS = 60.0
 CLAIM_BATCH = 10
@@ -103,6 +107,35 @@ class InboxPoller:
         # A session hands its inbox back now and then, so replicas share the work and
         # changed settings are picked up.
         self.session_seconds = min(SESSION_SECONDS, self.lease_seconds * 4)
+        # Set when an inbox was announced due (`listen`): the inbox loop looks at once.
+        self.due = asyncio.Event()
+
+    async def listen(self) -> None:
+        """LISTEN for inboxes made due now (created, changed, "poll now") on a
+        connection of its own, and set `due` for each announcement; opened again when
+        lost. While nobody listens, the loop still looks every second."""
+        while True:
+            try:
+                await self._listen_until_lost()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning(
+                    "cannot listen for due inboxes; looking for them every second",
+                    extra={"error": type(exc).__name__},
+                )
+            await asyncio.sleep(LISTEN_RETRY_SECONDS)
+
+    async def _listen_until_lost(self) -> None:
+        connection = await listening_connection(self.sessionmaker.kw["bind"], self.settings)
+        try:
+            lost = asyncio.Event()
+            connection.add_termination_listener(lambda _: lost.set())
+            await connection.add_listener(DUE_CHANNEL, lambda *_: self.due.set())
+            self.due.set()  # an inbox announced while nobody listened
+            await lost.wait()
+        finally:
+            connection.terminate()
 
     async def step(self) -> int:
         """Claim due inboxes and start a session for each; returns how many."""

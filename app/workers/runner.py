@@ -40,7 +40,10 @@ class WorkerRunner:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._loop("mail", self._send_mail, IDLE_SECONDS)),
-            asyncio.create_task(self._loop("inboxes", self.inboxes.step, IDLE_SECONDS)),
+            asyncio.create_task(
+                self._loop("inboxes", self.inboxes.step, IDLE_SECONDS, wake=self.inboxes.due)
+            ),
+            asyncio.create_task(self.inboxes.listen()),
             asyncio.create_task(self._loop("forwarder", self.forwarder.step, IDLE_SECONDS)),
             asyncio.create_task(self._loop("maintenance", self._maintain, MAINTENANCE_SECONDS)),
         ]
@@ -84,7 +87,15 @@ class WorkerRunner:
         )
         return removed
 
-    async def _loop(self, name: str, step: Callable[[], Awaitable[int]], idle: float) -> None:
+    async def _loop(
+        self,
+        name: str,
+        step: Callable[[], Awaitable[int]],
+        idle: float,
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        """Run `step` again at once while it finds work; else after `idle` seconds, or
+        as soon as `wake` is set."""
         while not self._stopping.is_set():
             try:
                 handled = await step()
@@ -101,4 +112,15 @@ class WorkerRunner:
                 await asyncio.sleep(ERROR_BACKOFF_SECONDS)
                 continue
             if not handled:
-                await asyncio.sleep(idle)
+                await _rest(idle, wake)
+
+
+async def _rest(seconds: float, wake: asyncio.Event | None) -> None:
+    if wake is None:
+        await asyncio.sleep(seconds)
+        return
+    try:
+        await asyncio.wait_for(wake.wait(), seconds)
+    except TimeoutError:
+        pass
+    wake.clear()
