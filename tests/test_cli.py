@@ -94,7 +94,14 @@ def test_web_concurrency_serves_from_several_processes_on_one_embedded_database(
 def worker_processes(server: Server) -> list[psutil.Process]:
     """The `python -m app worker` children of a server."""
     parent = psutil.Process(server.process.pid)
-    return [p for p in parent.children() if p.cmdline()[-2:] == ["app", "worker"]]
+    found = []
+    for child in parent.children():
+        try:
+            if child.cmdline()[-2:] == ["app", "worker"]:
+                found.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue  # a killed worker not reaped yet
+    return found
 
 
 @contextmanager

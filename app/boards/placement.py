@@ -111,13 +111,8 @@ async def place_report(
         log.warning(
             "reporter mail cap reached; not sending", extra={"mail_kind": "ticket_received"}
         )
-    if to.platform:
-        log.info(
-            "report queued for forwarding", extra={"board_id": to.board_id, "platform": to.platform}
-        )
-        return Placed("external", candidate, row_id)
-    log.info("ticket created", extra={"board_id": to.board_id, "source": report.source})
-    return Placed("ticket", candidate, row_id)
+    # The caller says what came of it, in its own line (one line per email, say).
+    return Placed("external" if to.platform else "ticket", candidate, row_id)
 
 
 @lru_cache(maxsize=16)

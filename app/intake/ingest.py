@@ -175,8 +175,8 @@ def _record_values(
     }
 
 
-def _processed(outcome: str, uid: int | None) -> None:
-    log.info("email processed", extra={"outcome": outcome, "imap_uid": uid})
+def _processed(outcome: str, uid: int | None, **extra: Any) -> None:
+    log.info("email processed", extra={"outcome": outcome, "imap_uid": uid, **extra})
 
 
 async def _record(
@@ -391,7 +391,7 @@ async def _decide(
         ack_headers=threading_headers(mail.message_id, mail.references),
         trace=Trace(_PROCESSED, "ticket_uuid", _record_values(inbox, mail, uid, outcome)),
     )
-    _processed(outcome, uid)
+    _processed(outcome, uid, board_id=board.id)
     return IngestResult(placed.kind, placed.uuid)
 
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import select
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,7 +44,10 @@ class ParsePool:
             # "spawn": a fresh interpreter, nothing of this process's threads, sockets
             # or event loop copied into it.
             self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn")
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_follow,
+                initargs=(os.getpid(),),
             )
         return self._pool
 
@@ -100,6 +106,27 @@ class ParsePool:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _follow(parent: int) -> None:
+    """In each pool process: exit once the process that started the pool is gone. One
+    killed outright (SIGKILL, the OOM killer) cannot stop its pool, and the pool's
+    processes would wait for work forever. A pidfd becomes readable when its process
+    exits; without pidfds, the parent is looked for every second."""
+
+    def watch() -> None:
+        try:
+            descriptor = os.pidfd_open(parent)
+        except ProcessLookupError:
+            os._exit(0)
+        except OSError:  # no pidfds here
+            while os.getppid() == parent:
+                time.sleep(1.0)
+        else:
+            select.select([descriptor], [], [])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 def _ready() -> None:

@@ -38,6 +38,9 @@ class WorkerRunner:
         self.forwarder = Forwarder(settings, sessionmaker)
 
     def start(self) -> None:
+        # The parse pool's processes take a while to start: a new inbox's first mail
+        # does not wait for them.
+        self.inboxes.parser.start()
         self._tasks = [
             asyncio.create_task(self._loop("mail", self._send_mail, IDLE_SECONDS)),
             asyncio.create_task(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -103,3 +105,28 @@ async def test_a_message_that_kills_its_parser_process_fails_alone() -> None:
         f"mail {n}" for n in range(9)
     ]
     assert isinstance(after[0], IncomingEmail) and after[0].subject == "after"
+
+
+def test_the_pool_processes_go_when_their_parent_is_killed_outright() -> None:
+    owner = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; from app.intake.parse_pool import ParsePool; "
+            "pool = ParsePool(2); pool.start(); time.sleep(3600)",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        parent = psutil.Process(owner.pid)
+        deadline = time.monotonic() + 30
+        while len(children := parent.children()) < 2:
+            assert time.monotonic() < deadline, "the pool did not start"
+            time.sleep(0.05)
+        # Its processes exist and have started (the watcher runs from their start).
+        owner.kill()  # no chance to shut its pool down
+        owner.wait(10)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], f"left behind: {[p.pid for p in alive]}"
+    finally:
+        owner.kill()
