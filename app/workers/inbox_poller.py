@@ -18,7 +18,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -109,6 +110,26 @@ class InboxPoller:
         self.session_seconds = min(SESSION_SECONDS, self.lease_seconds * 4)
         # Set when an inbox was announced due (`listen`): the inbox loop looks at once.
         self.due = asyncio.Event()
+        # Set while no session reads a backlog (`reading`): the mail worker waits for it.
+        self.quiet = asyncio.Event()
+        self.quiet.set()
+        self._backlogs = 0
+
+    @contextmanager
+    def reading(self, *, backlog: bool) -> Iterator[None]:
+        """A session reads new mail; `backlog`: more than one batch of it. Replies to
+        a backlog wait while it is read (the mail worker shares this event loop)."""
+        if not backlog:
+            yield
+            return
+        self._backlogs += 1
+        self.quiet.clear()
+        try:
+            yield
+        finally:
+            self._backlogs -= 1
+            if not self._backlogs:
+                self.quiet.set()
 
     async def listen(self) -> None:
         """LISTEN for inboxes made due now (created, changed, "poll now") on a
@@ -373,27 +394,28 @@ class InboxPoller:
             uids = await box.uids_after(inbox.last_seen_uid)
             position = inbox.last_seen_uid
         batches = self._batches(box, uids)
-        fetched = await self._fetch_next(box, batches)
-        while fetched is not None:
-            # Keep the lease alive through a long backlog; stop if it was lost.
-            if not await self._renew(inbox_id):
-                raise ImapError("the inbox was handed to another worker", retryable=True)
-            # The next batch is read and parsed while this one is written: the IMAP
-            # connection and the parse pool work while the database does.
-            following = asyncio.ensure_future(self._fetch_next(box, batches))
-            try:
-                await self._store(inbox_id, fetched)
-                upcoming = await following
-            except BaseException:
-                following.cancel()
-                await asyncio.gather(following, return_exceptions=True)
-                raise
-            # New UIDs are handled in ascending order: after a batch, everything up to
-            # its last UID is done (a fresh start moves it only at the end).
-            done_up_to = None if fresh else max(position, fetched.uids[-1])
-            await self._finish(inbox_id, box, fetched, done_up_to)
-            position = done_up_to or position
-            fetched = upcoming
+        with self.reading(backlog=len(uids) > FETCH_BATCH):
+            fetched = await self._fetch_next(box, batches)
+            while fetched is not None:
+                # Keep the lease alive through a long backlog; stop if it was lost.
+                if not await self._renew(inbox_id):
+                    raise ImapError("the inbox was handed to another worker", retryable=True)
+                # The next batch is read and parsed while this one is written: the IMAP
+                # connection and the parse pool work while the database does.
+                following = asyncio.ensure_future(self._fetch_next(box, batches))
+                try:
+                    await self._store(inbox_id, fetched)
+                    upcoming = await following
+                except BaseException:
+                    following.cancel()
+                    await asyncio.gather(following, return_exceptions=True)
+                    raise
+                # New UIDs are handled in ascending order: after a batch, everything up to
+                # its last UID is done (a fresh start moves it only at the end).
+                done_up_to = None if fresh else max(position, fetched.uids[-1])
+                await self._finish(inbox_id, box, fetched, done_up_to)
+                position = done_up_to or position
+                fetched = upcoming
         # On a fresh start the unseen UIDs may be scattered below UIDNEXT: the position
         # moves only once all of them are handled (a crash before that reads them again,
         # and de-duplication skips what was done).

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 1.0
 MAINTENANCE_SECONDS = 600.0
 ERROR_BACKOFF_SECONDS = 5.0
+MAIL_WAITS_FOR_READING = 3.0  # seconds at most per round of mail
 
 
 class WorkerRunner:
@@ -76,6 +77,14 @@ class WorkerRunner:
         await self._stopping.wait()
 
     async def _send_mail(self) -> int:
+        # While a session reads a backlog, mail waits (a round every few seconds at
+        # most): reading a mailbox's import first and answering it after gets the
+        # tickets in sooner, and the answers go out as soon as it is read.
+        if not self.inboxes.quiet.is_set():
+            try:
+                await asyncio.wait_for(self.inboxes.quiet.wait(), MAIL_WAITS_FOR_READING)
+            except TimeoutError:
+                pass
         return await send_due_mail(self.sessionmaker, self.settings)
 
     async def _maintain(self) -> int:

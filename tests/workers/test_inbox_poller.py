@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.clock import clock
 from app.core.config import Settings
 from app.inboxes.models import EmailInbox
 from app.intake import ingest
@@ -350,3 +351,49 @@ async def test_a_message_delivered_twice_in_one_batch_becomes_one_ticket(
     assert titles == ["printer 51", "printer 52"]
     assert row.last_seen_uid == 3
     assert all("\\Seen" in f for f in dovecot.flags(login, password).values())
+
+
+async def test_replies_wait_while_a_backlog_is_read_not_for_one_new_mail(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inbox_poller, "FETCH_BATCH", 2)
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Backlog")
+    for number in range(1, 6):
+        dovecot.append(login, password, message(number))
+    quiet_while_storing: list[bool] = []
+
+    async def session_storing() -> InboxPoller:
+        """One poller session; records whether mail may go while each batch is stored."""
+        poller = InboxPoller(
+            settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}),
+            sessions,
+            parse_processes=0,
+        )
+        monkeypatch.setattr(poller, "session_seconds", 0)
+        store = poller._store
+
+        async def watched(inbox: int, batch: inbox_poller.Fetched) -> None:
+            quiet_while_storing.append(poller.quiet.is_set())
+            await store(inbox, batch)
+
+        monkeypatch.setattr(poller, "_store", watched)
+        await poller.step()
+        await poller.sessions[inbox_id]
+        return poller
+
+    poller = await session_storing()
+    assert quiet_while_storing == [False, False, False]  # five mails, batches of two
+    assert poller.quiet.is_set()  # and the replies go once it is read
+
+    dovecot.append(login, password, message(6))
+    async with sessions() as session, session.begin():  # "poll now"
+        inbox = await session.get_one(EmailInbox, inbox_id)
+        inbox.next_poll_at = clock.now()
+    quiet_while_storing.clear()
+    await session_storing()  # another worker's session: this one just handed it back
+    assert quiet_while_storing == [True]
