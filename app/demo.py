@@ -14,7 +14,7 @@ from app.boards.service import all_boards, create_board
 from app.core.config import Settings
 from app.core.direct import OnSession
 from app.tickets.schemas import TransitionRequest
-from app.tickets.service import NewReport, create_ticket, destination, transition
+from app.tickets.service import NewReport, create_ticket, transition
 
 BOARDS = [
     BoardCreate(
@@ -89,10 +89,9 @@ async def seed_demo(
     )
     boards = {b.name: await create_board(session, manager, b) for b in BOARDS}
     for board_name, title, text, reporter, name, source, language, moves in TICKETS:
-        ticket = await create_ticket(
+        ticket = await create_ticket(  # unanswered: demo reporters are not real people
             OnSession(session),
-            settings,
-            to=await destination(session, boards[board_name]),
+            board_id=boards[board_name].id,
             report=NewReport(
                 title=title,
                 description=text or title,
@@ -101,7 +100,6 @@ async def seed_demo(
                 source=source,
                 language=language,
             ),
-            acknowledge=False,  # demo reporters are not real people
         )
         for state in moves:
             await transition(

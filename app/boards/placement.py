@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
@@ -48,7 +48,7 @@ class Trace:
 
     table: Table
     uuid_column: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any]
 
 
 async def place_report(

@@ -119,11 +119,14 @@ def _follow(parent: int) -> None:
             descriptor = os.pidfd_open(parent)
         except ProcessLookupError:
             os._exit(0)
-        except OSError:  # no pidfds here
+        except (OSError, AttributeError):  # no pidfds here
             while os.getppid() == parent:
                 time.sleep(1.0)
         else:
-            select.select([descriptor], [], [])
+            # Still the parent's child: the pid was not reused by another process
+            # after the parent died, before the pidfd was opened.
+            if os.getppid() == parent:
+                select.select([descriptor], [], [])
         os._exit(0)
 
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()

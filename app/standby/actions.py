@@ -118,12 +118,7 @@ async def convert(
         email_message_id=external.email_message_id,
     )
     ticket = await create_ticket(
-        OnSession(session),
-        settings,
-        to=await destination(session, board),
-        report=report,
-        acknowledge=False,  # the reporter already has the link
-        report_uuid=external.uuid,
+        OnSession(session), board_id=board.id, report=report, report_uuid=external.uuid
     )
     external.converted_ticket_id = ticket.id
     resolve(item, manager)

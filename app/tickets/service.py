@@ -177,21 +177,19 @@ async def _insert_ticket(
 
 async def create_ticket(
     db: Executor,
-    settings: Settings,
     *,
-    to: Destination,
+    board_id: int,
     report: NewReport,
-    acknowledge: bool = True,
-    ack_headers: dict[str, str] | None = None,
     report_uuid: uuid.UUID | None = None,
 ) -> StoredTicket:
-    """Store a ticket with its first history row (null → new) and queue the
-    acknowledgement; all in the caller's transaction. `report_uuid` keeps the UUID
-    a failed forward already gave its reporter (standby "convert")."""
+    """Store a ticket with its first history row (null → new), unanswered, in the
+    caller's transaction: a standby conversion (`report_uuid` keeps the UUID a
+    failed forward already gave its reporter, who has the link) and the demo's
+    tickets. A report that comes in is placed by `boards.placement.place_report`."""
     for _ in range(UUID_ATTEMPTS):
         candidate = report_uuid or generate_uuid()
         ticket_id = await _insert_ticket(
-            db, to.board_id, report, candidate, check_external=report_uuid is None
+            db, board_id, report, candidate, check_external=report_uuid is None
         )
         if ticket_id is not None:
             break
@@ -200,37 +198,8 @@ async def create_ticket(
         log.warning("report uuid collision; drawing again")
     else:
         raise RuntimeError("could not draw an unused report uuid")
-    if acknowledge:
-        await acknowledge_report(
-            db, settings, to=to, report_uuid=candidate, report=report, headers=ack_headers
-        )
-    log.info("ticket created", extra={"board_id": to.board_id, "source": report.source})
+    log.info("ticket created", extra={"board_id": board_id, "source": report.source})
     return StoredTicket(ticket_id, candidate)
-
-
-async def acknowledge_report(
-    db: Executor,
-    settings: Settings,
-    *,
-    to: Destination,
-    report_uuid: uuid.UUID,
-    report: NewReport,
-    headers: dict[str, str] | None,
-) -> None:
-    """Queue the acknowledgement with the status link, through the destination's
-    reply inbox."""
-    await notifications.notify_reporter(
-        db,
-        settings,
-        kind="ticket_received",
-        report_uuid=report_uuid,
-        to=report.reporter_email,
-        language=report.language,
-        title=report.title,
-        board_name=to.board_name,
-        headers=headers,
-        reply=to.reply,
-    )
 
 
 async def board_inbox(session: AsyncSession, board: Board) -> EmailInbox | None:

@@ -252,9 +252,17 @@ async def _record(
     query = _update(tuple(sorted(values)))
     async with sessionmaker() as session:
         connection = await driver_connection(session)
-        status = await connection.execute(
-            query.sql, *query.arguments({**values, "mail_id": mail.id, "held": mail.lease_until})
-        )
+        try:
+            status = await connection.execute(
+                query.sql,
+                *query.arguments({**values, "mail_id": mail.id, "held": mail.lease_until}),
+            )
+        except Exception:
+            # Below SQLAlchemy, which cannot tell a dead connection here: it is not put
+            # back in the pool (a restarted server's other connections are found dead
+            # by their own first statements).
+            await (await session.connection()).invalidate()
+            raise
     if status == "UPDATE 0":
         log.warning("lease lost; another worker has this mail")
         return False

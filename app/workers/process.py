@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
@@ -38,13 +39,26 @@ NICENESS = 19
 def yield_to_the_server() -> None:
     """Lower this process's CPU priority. Linux schedules the processes of a session as
     one group (autogroup) against other sessions, and the worker has a session of its
-    own: the group's niceness is lowered too, where the kernel groups sessions."""
-    os.nice(NICENESS)
+    own: the group's niceness is lowered too, where the kernel groups sessions. A
+    refusal is logged; the worker runs on at its priority."""
     try:
-        with open("/proc/self/autogroup", "w") as autogroup:
-            autogroup.write(str(NICENESS))
-    except OSError:  # no autogroups (another kernel, another OS): the niceness serves
-        log.debug("no autogroup to lower")
+        os.nice(NICENESS)
+    except OSError as exc:
+        log.warning("could not lower the workers' priority", extra={"error": str(exc)})
+    if not os.path.exists("/proc/self/autogroup"):
+        return  # no autogroups (another kernel, another OS): the niceness serves
+    for attempt in (1, 2):  # the kernel takes one change per 100 ms, machine-wide
+        try:
+            with open("/proc/self/autogroup", "w") as autogroup:
+                autogroup.write(str(NICENESS))
+            return
+        except OSError as exc:
+            if attempt == 2:
+                log.warning(
+                    "could not lower the workers' scheduling group", extra={"error": str(exc)}
+                )
+            else:
+                time.sleep(0.1)
 
 
 class WorkerProcess:

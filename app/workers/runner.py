@@ -40,8 +40,12 @@ class WorkerRunner:
 
     def start(self) -> None:
         # The parse pool's processes take a while to start: a new inbox's first mail
-        # does not wait for them.
-        self.inboxes.parser.start()
+        # does not wait for them. Should they not start now, the first claimed inbox
+        # starts them again (InboxPoller.step).
+        try:
+            self.inboxes.parser.start()
+        except Exception:
+            log.exception("the parse pool could not start; it starts with the first inbox")
         self._tasks = [
             asyncio.create_task(self._loop("mail", self._send_mail, IDLE_SECONDS)),
             asyncio.create_task(

@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Delivered when the transaction commits (never for a rolled-back one), once per
     # transaction however many rows it touched. clock_timestamp(): now() is when the
-    # transaction began, before the application stamped the row.
+    # transaction began, before the application stamped the row; and a few seconds'
+    # grace for an application host whose clock runs ahead of the database's (a
+    # worker puts an inbox off by its poll interval, ten seconds at least).
     op.execute(
         """
         CREATE FUNCTION notify_inbox_due() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -36,7 +38,7 @@ def upgrade() -> None:
         CREATE TRIGGER inbox_due
         AFTER INSERT OR UPDATE OF next_poll_at, is_active ON email_inboxes
         FOR EACH ROW
-        WHEN (NEW.is_active AND NEW.next_poll_at <= clock_timestamp())
+        WHEN (NEW.is_active AND NEW.next_poll_at <= clock_timestamp() + interval '5 seconds')
         EXECUTE FUNCTION notify_inbox_due()
         """
     )
