@@ -287,7 +287,11 @@ def http_scenarios(
             + failures(search), "-", "-", "p99 ≤ 50 ms",
         )  # fmt: skip
         report.row(
-            "resident memory, largest process", f"{memory.peak:.0f} MB", "-", "-", "≤ 200 MB"
+            "resident memory, largest process",
+            f"{memory.peak:.0f} MB ({memory.peak_role})",
+            "-",
+            "-",
+            "≤ 200 MB",
         )
 
 
@@ -364,7 +368,7 @@ def mail_scenarios(report: Report, env: dict[str, str], url: str) -> None:
             )  # fmt: skip
             report.row(
                 f"resident memory while ingesting, WEB_CONCURRENCY={processes}",
-                f"{memory.peak:.0f} MB", "-", "-", "≤ 200 MB",
+                f"{memory.peak:.0f} MB ({memory.peak_role})", "-", "-", "≤ 200 MB",
             )  # fmt: skip
 
 

@@ -105,20 +105,46 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def role(pid: int) -> str:
+    """What a process of the server's tree is: the server, one of its uvicorn
+    processes, the worker process, or one of the worker's parse-pool processes."""
+
+    def command(of: int) -> str:
+        try:
+            return Path(f"/proc/{of}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return ""
+
+    mine = command(pid)
+    if "app serve" in mine:
+        return "serve"
+    if "app worker" in mine:
+        return "worker"
+    if "resource_tracker" in mine:
+        return "resource tracker"
+    try:
+        parent = int((Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split())[1])
+    except (OSError, IndexError, ValueError):
+        return "?"
+    return "parse pool" if "app worker" in command(parent) else "server process"
+
+
 class MemoryWatch:
     """Samples the resident memory of every process under `pid` until stopped; `peak`
-    is the largest any one of them reached."""
+    is the largest any one of them reached, `peak_role` what that process was."""
 
     def __init__(self, pid: int, every: float = 0.5) -> None:
         self.pid, self.every = pid, every
         self.peak = 0.0
+        self.peak_role = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             for member in process_tree(self.pid):
-                self.peak = max(self.peak, rss_mb(member))
+                if (resident := rss_mb(member)) > self.peak:
+                    self.peak, self.peak_role = resident, role(member)
             self._stop.wait(self.every)
 
     def __enter__(self) -> MemoryWatch:

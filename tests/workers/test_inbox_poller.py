@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -45,17 +46,22 @@ async def one_session(
     inbox_id: int,
     monkeypatch: pytest.MonkeyPatch,
     parse_processes: int | None = None,
+    prepare: Callable[[InboxPoller], None] | None = None,
     **overrides: object,
-) -> None:
-    """One poller session for the inbox: a single sync, no IDLE wait."""
+) -> InboxPoller:
+    """One poller session for the inbox: a single sync, no IDLE wait; `prepare` sees
+    the poller before it starts."""
     poller = InboxPoller(
         settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": "", **overrides}),
         sessions,
         parse_processes=parse_processes,
     )
     monkeypatch.setattr(poller, "session_seconds", 0)
+    if prepare is not None:
+        prepare(poller)
     await poller.step()
     await poller.sessions[inbox_id]
+    return poller
 
 
 async def test_a_broken_inbox_and_a_poison_message_stop_nothing(
@@ -367,14 +373,8 @@ async def test_replies_wait_while_a_backlog_is_read_not_for_one_new_mail(
         dovecot.append(login, password, message(number))
     quiet_while_storing: list[bool] = []
 
-    async def session_storing() -> InboxPoller:
-        """One poller session; records whether mail may go while each batch is stored."""
-        poller = InboxPoller(
-            settings.model_copy(update={"ENCRYPTION_KEY": KEY, "ENCRYPTION_KEYS_OLD": ""}),
-            sessions,
-            parse_processes=0,
-        )
-        monkeypatch.setattr(poller, "session_seconds", 0)
+    def watch(poller: InboxPoller) -> None:
+        """Note whether mail may go while each batch is stored."""
         store = poller._store
 
         async def watched(inbox: int, batch: inbox_poller.Fetched) -> None:
@@ -382,9 +382,11 @@ async def test_replies_wait_while_a_backlog_is_read_not_for_one_new_mail(
             await store(inbox, batch)
 
         monkeypatch.setattr(poller, "_store", watched)
-        await poller.step()
-        await poller.sessions[inbox_id]
-        return poller
+
+    async def session_storing() -> InboxPoller:
+        return await one_session(
+            sessions, settings, inbox_id, monkeypatch, parse_processes=0, prepare=watch
+        )
 
     poller = await session_storing()
     assert quiet_while_storing == [False, False, False]  # five mails, batches of two
