@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -209,6 +210,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """The background workers alone, until SIGTERM/SIGINT."""
+    from app.core.lifeline import when_parent_gone
     from app.workers.process import PARENT_PID, yield_to_the_server
     from app.workers.runner import WorkerRunner
 
@@ -217,22 +219,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if parent:
         yield_to_the_server()  # beside the server's processes, which answer first
 
-    async def orphaned(runner: WorkerRunner) -> None:
-        """Started by `serve`: stop when that process is gone (killed outright). A
-        pidfd becomes readable when its process exits."""
-        try:
-            descriptor = os.pidfd_open(parent) if os.getppid() == parent else None
-        except ProcessLookupError:
-            descriptor = None
-        if descriptor is not None:
-            loop = asyncio.get_running_loop()
-            gone = asyncio.Event()
-            loop.add_reader(descriptor, gone.set)
-            try:
-                await gone.wait()
-            finally:
-                loop.remove_reader(descriptor)
-                os.close(descriptor)
+    def orphaned(runner: WorkerRunner) -> None:
         log.error("the server that started this worker is gone; stopping")
         runner.request_stop()
 
@@ -243,12 +230,16 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, runner.request_stop)
         runner.start()
-        watch = asyncio.create_task(orphaned(runner)) if parent else None
+        if parent:  # started by `serve`: stop when it is gone (killed outright)
+
+            def gone() -> None:
+                with contextlib.suppress(RuntimeError):  # the loop closed: stopped already
+                    loop.call_soon_threadsafe(orphaned, runner)
+
+            when_parent_gone(parent, gone)
         try:
             await runner.wait()
         finally:
-            if watch is not None:
-                watch.cancel()
             await runner.stop()
             await engine.dispose()
 

@@ -16,14 +16,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import select
-import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from app.core.lifeline import when_parent_gone
 from app.intake.parse import IncomingEmail, parse_email
 
 Parsed = IncomingEmail | Exception
@@ -109,27 +107,8 @@ class ParsePool:
 
 
 def _follow(parent: int) -> None:
-    """In each pool process: exit once the process that started the pool is gone. One
-    killed outright (SIGKILL, the OOM killer) cannot stop its pool, and the pool's
-    processes would wait for work forever. A pidfd becomes readable when its process
-    exits; without pidfds, the parent is looked for every second."""
-
-    def watch() -> None:
-        try:
-            descriptor = os.pidfd_open(parent)
-        except ProcessLookupError:
-            os._exit(0)
-        except (OSError, AttributeError):  # no pidfds here
-            while os.getppid() == parent:
-                time.sleep(1.0)
-        else:
-            # Still the parent's child: the pid was not reused by another process
-            # after the parent died, before the pidfd was opened.
-            if os.getppid() == parent:
-                select.select([descriptor], [], [])
-        os._exit(0)
-
-    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
+    """In each pool process: exit once the process that started the pool is gone."""
+    when_parent_gone(parent, lambda: os._exit(0))
 
 
 def _ready() -> None:

@@ -84,11 +84,7 @@ class WorkerRunner:
         # While a session reads a backlog, mail waits (a round every few seconds at
         # most): reading a mailbox's import first and answering it after gets the
         # tickets in sooner, and the answers go out as soon as it is read.
-        if not self.inboxes.quiet.is_set():
-            try:
-                await asyncio.wait_for(self.inboxes.quiet.wait(), MAIL_WAITS_FOR_READING)
-            except TimeoutError:
-                pass
+        await _until(self.inboxes.quiet, MAIL_WAITS_FOR_READING)
         return await send_due_mail(self.sessionmaker, self.settings)
 
     async def _maintain(self) -> int:
@@ -135,8 +131,13 @@ async def _rest(seconds: float, wake: asyncio.Event | None) -> None:
     if wake is None:
         await asyncio.sleep(seconds)
         return
+    await _until(wake, seconds)
+    wake.clear()
+
+
+async def _until(event: asyncio.Event, seconds: float) -> None:
+    """Wait for `event`, `seconds` at most."""
     try:
-        await asyncio.wait_for(wake.wait(), seconds)
+        await asyncio.wait_for(event.wait(), seconds)
     except TimeoutError:
         pass
-    wake.clear()
