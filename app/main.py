@@ -271,6 +271,8 @@ def create_app(
         docs_url=None,  # served by _docs_router, with a CSP of its own
         redoc_url=None,
         lifespan=lifespan,
+        # No OpenTelemetry here: FastAPI asks for its providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     install_error_handlers(app)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import re
 import time
-import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.logging import request_id_var
+from app.core.logging import info_line, request_id_var
 from app.core.redaction import redact_path
 
 access_log = logging.getLogger("app.access")
 
-_REQUEST_ID_OK = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+_REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -55,17 +55,59 @@ def is_spa_path(path: str) -> bool:
     return not any(_under(path, prefix) for prefix in _NOT_SPA)
 
 
-def add_security_headers(headers: MutableHeaders, path: str, *, hsts: bool) -> None:
-    """The headers every answer gets, by what its path is (see the constants above)."""
-    for name, value in SECURITY_HEADERS.items():
-        headers.setdefault(name, value)
-    secret_url = any(_under(path, prefix) for prefix in _SECRET_URL_PREFIXES)
-    headers["Referrer-Policy"] = SECRET_URL_REFERRER if secret_url else DEFAULT_REFERRER
-    headers.setdefault("Content-Security-Policy", SPA_CSP if is_spa_path(path) else API_CSP)
-    if _under(path, _NO_STORE_PREFIX):
-        headers["Cache-Control"] = "no-store"
+Header = tuple[bytes, bytes]
+
+
+@functools.cache
+def _security_headers(
+    secret_url: bool, spa: bool, no_store: bool, hsts: bool
+) -> tuple[tuple[Header, ...], tuple[Header, ...]]:
+    """The headers of one kind of path: those an answer keeps when it sets its own,
+    and those that replace the answer's (built once per kind, as raw ASGI headers)."""
+    defaults = {**SECURITY_HEADERS, "Content-Security-Policy": SPA_CSP if spa else API_CSP}
+    fixed = {"Referrer-Policy": SECRET_URL_REFERRER if secret_url else DEFAULT_REFERRER}
+    if no_store:
+        fixed["Cache-Control"] = "no-store"
     if hsts:
-        headers["Strict-Transport-Security"] = HSTS
+        fixed["Strict-Transport-Security"] = HSTS
+
+    def raw(headers: dict[str, str]) -> tuple[Header, ...]:
+        return tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+
+    return raw(defaults), raw(fixed)
+
+
+def with_security_headers(
+    headers: list[Header], path: str, request_id: bytes, *, hsts: bool
+) -> list[Header]:
+    """An answer's raw headers with the request id and the headers every answer gets,
+    by what its path is (see the constants above)."""
+    defaults, fixed = _security_headers(
+        any(_under(path, prefix) for prefix in _SECRET_URL_PREFIXES),
+        is_spa_path(path),
+        _under(path, _NO_STORE_PREFIX),
+        hsts,
+    )
+    replaced = {b"x-request-id", *(name for name, _ in fixed)}
+    kept = [(name, value) for name, value in headers if name.lower() not in replaced]
+    present = {name.lower() for name, _ in kept}
+    return [
+        *kept,
+        *(header for header in defaults if header[0] not in present),
+        *fixed,
+        (b"x-request-id", request_id),
+    ]
+
+
+def _request_id(scope: Scope) -> str:
+    """A sane incoming X-Request-ID, else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            incoming = value.decode("latin-1")
+            if _REQUEST_ID_OK.fullmatch(incoming):
+                return incoming
+            break
+    return os.urandom(16).hex()
 
 
 class RequestContextMiddleware:
@@ -81,8 +123,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if _REQUEST_ID_OK.match(incoming) else uuid.uuid4().hex
+        request_id = _request_id(scope)
+        raw_id = request_id.encode("latin-1")
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500
@@ -91,17 +133,18 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                add_security_headers(headers, scope["path"], hsts=self.hsts)
+                message["headers"] = with_security_headers(
+                    list(message.get("headers") or ()), scope["path"], raw_id, hsts=self.hsts
+                )
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            access_log.info(
+            info_line(
+                access_log,
                 "request",
-                extra={
+                {
                     "method": scope["method"],
                     "path": redact_path(scope["path"]),
                     "status": status,

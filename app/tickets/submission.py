@@ -39,6 +39,7 @@ from app.core.config import Settings
 from app.core.direct import Direct, compile_query
 from app.core.errors import BoardUnavailable, TooManyRequests
 from app.core.i18n import from_accept_language, supported
+from app.core.logging import info_line
 from app.core.orm import bound_row
 from app.inboxes.models import EmailInbox
 from app.integrations.models import ExternalTicket
@@ -134,9 +135,9 @@ async def submit_public(
             "reporter mail cap reached; not sending", extra={"mail_kind": "ticket_received"}
         )
     if platform:
-        log.info("report queued for forwarding", extra={"board_id": board_id, "platform": platform})
+        info_line(log, "report queued for forwarding", {"board_id": board_id, "platform": platform})
     else:
-        log.info("ticket created", extra={"board_id": board_id, "source": "web"})
+        info_line(log, "ticket created", {"board_id": board_id, "source": "web"})
     return report_uuid
 
 

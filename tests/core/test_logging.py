@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from app.core.config import Settings
-from app.core.logging import configure_logging, log_context, request_id_var
+from app.core.logging import configure_logging, info_line, log_context, request_id_var
 
 
 @pytest.fixture
@@ -46,6 +46,61 @@ def test_json_lines_on_stdout(restore_logging: None, capsys: pytest.CaptureFixtu
     assert "time" in record
 
 
+def test_a_hot_line_is_written_as_the_formatter_writes_it(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`info_line` skips the logging module while the JSON lines are the only output;
+    what it writes is what a log record through the handler would have written."""
+    configure_logging(Settings())
+    logger = logging.getLogger("app.test")
+    token = request_id_var.set("req-abcdef12")
+    try:
+        with log_context(inbox_id=7):
+            fields = {"board_id": 3, "path": "/api/v1/public/tickets/…", "title": "Drukarka żółta"}
+            info_line(logger, "ticket created", fields)
+            logger.info("ticket created", extra=fields)
+    finally:
+        request_id_var.reset(token)
+    fast, slow = capsys.readouterr().out.strip().splitlines()[-2:]
+    fast_line, slow_line = json.loads(fast), json.loads(slow)
+    assert list(fast_line) == list(slow_line)  # the same keys in the same order
+    assert {**fast_line, "time": None} == {**slow_line, "time": None}
+    assert fast_line["request_id"] == "req-abcdef12" and fast_line["inbox_id"] == 7
+    assert "Drukarka żółta" in fast  # as the formatter writes it, non-ASCII unescaped
+
+
+def test_a_hot_line_leaves_uuids_out_and_keeps_the_level(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(Settings())
+    logger = logging.getLogger("app.test")
+    info_line(logger, "report 3f0c2a8e-1111-4222-8333-444455556666 seen", {})
+    logger.setLevel(logging.WARNING)
+    try:
+        info_line(logger, "not written", {})
+    finally:
+        logger.setLevel(logging.NOTSET)
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [line["message"] for line in lines] == ["report … seen"]
+
+
+def test_a_hot_line_is_a_log_record_for_any_other_output(restore_logging: None) -> None:
+    """With another handler beside the JSON lines (a test's capture, say), the line
+    is a record every handler sees."""
+    configure_logging(Settings())
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    logging.getLogger().addHandler(Keep())
+    info_line(logging.getLogger("app.test"), "ticket created", {"board_id": 3})
+    assert [(r.name, r.getMessage(), getattr(r, "board_id", None)) for r in seen] == [
+        ("app.test", "ticket created", 3)
+    ]
+
+
 def test_gelf_over_udp(restore_logging: None) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
         listener.bind(("127.0.0.1", 0))
@@ -55,9 +110,11 @@ def test_gelf_over_udp(restore_logging: None) -> None:
         token = request_id_var.set("req-gelf0001")
         try:
             logging.getLogger("app.test").warning("push failed", extra={"board_id": 12})
+            info_line(logging.getLogger("app.test"), "ticket created", {"board_id": 13})
         finally:
             request_id_var.reset(token)
         datagram, _ = listener.recvfrom(65535)
+        hot, _ = listener.recvfrom(65535)
     message = json.loads(zlib.decompress(datagram))
     assert message["version"].startswith("1.")  # graypy speaks GELF 1.x
     assert message["short_message"] == "push failed"
@@ -65,6 +122,8 @@ def test_gelf_over_udp(restore_logging: None) -> None:
     assert message["_request_id"] == "req-gelf0001"
     assert message["_board_id"] == 12
     assert message["_logger"] == "app.test"
+    hot_line = json.loads(zlib.decompress(hot))  # a hot path's line goes to Graylog too
+    assert (hot_line["short_message"], hot_line["_board_id"]) == ("ticket created", 13)
 
 
 def test_a_graylog_outage_never_blocks_the_caller(
