@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
@@ -51,8 +52,34 @@ class Trace:
     values: dict[str, Any]
 
 
-async def place_report(
-    db: Executor,
+@dataclass(frozen=True)
+class Placement:
+    """One report's statement with its values, under the UUID drawn for it; not run
+    yet. `place_report` runs it; the mail intake sends a batch's placements together
+    (app/core/direct.py's `Pipeline`) and reads each one's row with `placed`."""
+
+    kind: str  # "ticket" | "external"
+    uuid: uuid.UUID
+    statement: Statement
+    values: dict[str, Any]
+    acknowledge: bool
+    redraw: Callable[[], Placement]  # the same report under a new UUID
+
+    def placed(self, row: Sequence[Any]) -> Placed | None:
+        """What the statement's row says: the report placed, or None when its UUID was
+        taken (nothing written; `redraw` and run it again)."""
+        row_id, acknowledged, *_ = row
+        if row_id is None:
+            log.warning("report uuid collision; drawing again")
+            return None
+        if self.acknowledge and not acknowledged:
+            log.warning(
+                "reporter mail cap reached; not sending", extra={"mail_kind": "ticket_received"}
+            )
+        return Placed(self.kind, self.uuid, row_id)
+
+
+def placement(
     settings: Settings,
     *,
     to: Destination,
@@ -60,7 +87,9 @@ async def place_report(
     acknowledge: bool = True,
     ack_headers: dict[str, str] | None = None,
     trace: Trace | None = None,
-) -> Placed:
+) -> Placement:
+    """The statement that places `report` on `to` (see the module's docstring), with
+    a newly drawn UUID."""
     now = clock.now()
     values: dict[str, Any] = {
         "board_id": to.board_id,
@@ -75,44 +104,80 @@ async def place_report(
     }
     if trace is not None:
         values |= {f"trace_{column}": value for column, value in trace.values.items()}
+    candidate = tickets.generate_uuid()
     mail_columns: tuple[str, ...] = ()
+    if acknowledge:
+        mail = reporter_mail(
+            settings,
+            kind="ticket_received",
+            report_uuid=candidate,
+            to=report.reporter_email,
+            language=report.language,
+            title=report.title,
+            board_name=to.board_name,
+            headers=ack_headers,
+            reply=to.reply,
+        )
+        mail_columns = tuple(mail)
+        values |= {f"mail_{column}": value for column, value in mail.items()}
+        values |= outgoing.cap_parameters(mail, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW)
+        values["to_address"] = mail["to_address"]
+    statement = _placement(
+        bool(to.platform),
+        mail_columns,
+        (trace.table, trace.uuid_column, tuple(trace.values)) if trace else None,
+    )
+
+    def redraw() -> Placement:
+        return placement(
+            settings,
+            to=to,
+            report=report,
+            acknowledge=acknowledge,
+            ack_headers=ack_headers,
+            trace=trace,
+        )
+
+    return Placement(
+        "external" if to.platform else "ticket",
+        candidate,
+        statement,
+        {**values, "uuid": candidate},
+        acknowledge,
+        redraw,
+    )
+
+
+async def run_placement(db: Executor, call: Placement) -> Placed:
+    """Run a placement; a taken UUID is drawn again (UUID_ATTEMPTS in all)."""
     for _ in range(tickets.UUID_ATTEMPTS):
-        candidate = tickets.generate_uuid()
-        if acknowledge:
-            mail = reporter_mail(
-                settings,
-                kind="ticket_received",
-                report_uuid=candidate,
-                to=report.reporter_email,
-                language=report.language,
-                title=report.title,
-                board_name=to.board_name,
-                headers=ack_headers,
-                reply=to.reply,
-            )
-            mail_columns = tuple(mail)
-            values |= {f"mail_{column}": value for column, value in mail.items()}
-            values |= outgoing.cap_parameters(
-                mail, cap=REPORTER_MAIL_CAP, window=REPORTER_MAIL_WINDOW
-            )
-            values["to_address"] = mail["to_address"]
-        statement = _placement(
-            bool(to.platform),
-            mail_columns,
-            (trace.table, trace.uuid_column, tuple(trace.values)) if trace else None,
-        )
-        row_id, acknowledged, *_ = await db.row(statement, {**values, "uuid": candidate})
-        if row_id is not None:
-            break
-        log.warning("report uuid collision; drawing again")
-    else:
-        raise RuntimeError("could not draw an unused report uuid")
-    if acknowledge and not acknowledged:
-        log.warning(
-            "reporter mail cap reached; not sending", extra={"mail_kind": "ticket_received"}
-        )
-    # The caller says what came of it, in its own line (one line per email, say).
-    return Placed("external" if to.platform else "ticket", candidate, row_id)
+        placed = call.placed(await db.row(call.statement, call.values))
+        if placed is not None:
+            # The caller says what came of it, in its own line (one line per email, say).
+            return placed
+        call = call.redraw()
+    raise RuntimeError("could not draw an unused report uuid")
+
+
+async def place_report(
+    db: Executor,
+    settings: Settings,
+    *,
+    to: Destination,
+    report: NewReport,
+    acknowledge: bool = True,
+    ack_headers: dict[str, str] | None = None,
+    trace: Trace | None = None,
+) -> Placed:
+    call = placement(
+        settings,
+        to=to,
+        report=report,
+        acknowledge=acknowledge,
+        ack_headers=ack_headers,
+        trace=trace,
+    )
+    return await run_placement(db, call)
 
 
 @lru_cache(maxsize=16)

@@ -20,7 +20,8 @@ the app inside their own rolled-back transaction go through that transaction ins
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
@@ -145,6 +146,72 @@ async def below(session: AsyncSession) -> OnConnection:
     if not connection.is_in_transaction():
         await session.execute(select(1))
     return OnConnection(connection)
+
+
+# Statements a pipeline sends in one round: enough to spare a round trip each, few
+# enough that the caller's next decisions overlap PostgreSQL's work on them.
+PIPELINE_ROUND = 20
+
+
+class Pipeline:
+    """Statements of one transaction sent in rounds on its connection while the
+    caller goes on: a round is one statement's runs, sent together (asyncpg's
+    `fetchmany`: no waiting between them), and while PostgreSQL runs them the caller
+    decides the next ones; each run's row goes to its callback, in order, once its
+    round is answered (the mail intake writes a batch's reports so: app/workers/
+    inbox_poller.py). One round is on the connection at a time, so anything else
+    run there waits for `settle()` first."""
+
+    def __init__(self, connection: asyncpg.Connection, *, round_size: int = PIPELINE_ROUND):
+        self.connection = connection
+        self.round_size = round_size
+        self._pending: list[tuple[Statement, list[Any], Callable[[Any], Awaitable[None]]]] = []
+        self._round: asyncio.Future[list[Any]] | None = None  # sent, not yet answered
+        self._callbacks: list[Callable[[Any], Awaitable[None]]] = []
+
+    async def add(
+        self,
+        statement: Statement,
+        values: Mapping[str, Any],
+        then: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        """Queue one run of `statement`; `then` gets its row once it ran."""
+        if self._pending and self._pending[0][0] is not statement:
+            await self._send()  # a round runs one statement
+        self._pending.append((statement, statement.query.arguments(values), then))
+        if len(self._pending) >= self.round_size:
+            await self._send()
+
+    async def settle(self) -> None:
+        """Every queued run sent, answered and handed to its callback."""
+        await self._send()
+        await self._answered()
+
+    async def cancel(self) -> None:
+        """Give up what is queued and sent (the transaction fails anyway)."""
+        self._pending = []
+        if self._round is not None:
+            sent, self._round = self._round, None
+            sent.cancel()
+            await asyncio.gather(sent, return_exceptions=True)
+
+    async def _send(self) -> None:
+        await self._answered()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        query = pending[0][0].query
+        answer = self.connection.fetchmany(query.sql, [arguments for _, arguments, _ in pending])
+        self._round = asyncio.ensure_future(answer)
+        self._callbacks = [then for _, _, then in pending]
+
+    async def _answered(self) -> None:
+        if self._round is None:
+            return
+        rows = await self._round
+        self._round = None
+        for row, then in zip(rows, self._callbacks, strict=True):
+            await then(row)
 
 
 class Direct(Protocol):

@@ -22,12 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
 from app.boards.models import Board
-from app.boards.placement import Trace, place_report
+from app.boards.placement import Trace, placement, run_placement
 from app.boards.routing import Candidate, route_email
 from app.core.clock import clock
 from app.core.config import Settings
-from app.core.direct import Statement, below
+from app.core.direct import Pipeline, Statement, below
 from app.core.i18n import pick_language
+from app.core.logging import info_line, log_context
 from app.inboxes.models import EmailInbox
 from app.intake.classify import classify
 from app.intake.models import ProcessedEmail
@@ -103,10 +104,10 @@ def _payload(mail: IncomingEmail, **extra: Any) -> dict[str, Any]:
 REPLY_IDS_MAX = 50  # the newest ids of a References chain are the ones we could have sent
 
 
-async def _replied_report(
-    session: AsyncSession, inbox: EmailInbox, mail: IncomingEmail
-) -> uuid.UUID | None:
-    """The report our mail was about, when this message replies to it (step 4a).
+def _reply_lookups(inbox: EmailInbox, mail: IncomingEmail) -> list[Select[uuid.UUID]]:
+    """The queries that find the report our mail was about, when this message replies
+    to it (step 4a), in the order they are asked; none for most mail, which names
+    nothing to look up.
 
     Only the receiving manager's own reports are candidates: a reply that names
     another manager's mail or reference is ordinary mail here. Both lookups use an
@@ -116,7 +117,7 @@ async def _replied_report(
     ids = [*mail.in_reply_to, *mail.references[-REPLY_IDS_MAX:]]
     match = _REFERENCE.search(mail.subject)
     if not ids and not match:
-        return None  # nothing to look up: most mail
+        return []
     by_id: list[Select[uuid.UUID]] = []
     by_reference: list[Select[uuid.UUID]] = []
     for model in (Ticket, ExternalTicket):
@@ -136,7 +137,11 @@ async def _replied_report(
             low, high = uuid.UUID(prefix + "0" * 20), uuid.UUID(prefix + "f" * 20)
             by_reference.append(owned.where(model.uuid.between(low, high)))
     # Our Message-IDs (In-Reply-To, References) first, then the subject's reference.
-    for query in [*by_id, *by_reference]:
+    return [*by_id, *by_reference]
+
+
+async def _first_found(session: AsyncSession, lookups: list[Select[uuid.UUID]]) -> uuid.UUID | None:
+    for query in lookups:
         found = await session.scalar(query.limit(1))
         if found:
             return found
@@ -176,7 +181,7 @@ def _record_values(
 
 
 def _processed(outcome: str, uid: int | None, **extra: Any) -> None:
-    log.info("email processed", extra={"outcome": outcome, "imap_uid": uid, **extra})
+    info_line(log, "email processed", {"outcome": outcome, "imap_uid": uid, **extra})
 
 
 async def _record(
@@ -230,6 +235,14 @@ class InboxContext:
     # (Message-ID, content hash) of the batch's messages already processed, kept up
     # to date as the batch is written; None: ask the database per message.
     processed: set[tuple[str, str]] | None = None
+    # Where a batch's reports are sent together, while the next messages are decided
+    # (app/core/direct.py); None: each report is written before the next message.
+    pipeline: Pipeline | None = None
+
+    async def settle(self) -> None:
+        """The reports sent so far written: before anything else on the connection."""
+        if self.pipeline is not None:
+            await self.pipeline.settle()
 
 
 async def inbox_context(
@@ -322,26 +335,34 @@ async def _decide(
     context: InboxContext,
 ) -> IngestResult:
     """What a new message becomes (steps 3–6), written in the caller's transaction."""
+    # Only a report to place goes into the batch's pipeline: whatever else a message
+    # writes or reads waits for the reports sent before it (`context.settle`).
     kind = classify(mail)
     if kind == "autoreply":
+        await context.settle()
         return await _record(session, inbox, mail, uid, IngestResult("ignored_autoreply"))
     if kind == "bounce":
+        await context.settle()
         return await _record(session, inbox, mail, uid, IngestResult("ignored_bounce"))
 
-    replied = await _replied_report(session, inbox, mail)
-    if replied is not None:
-        ticket_id = await session.scalar(select(Ticket.id).where(Ticket.uuid == replied))
-        return await _to_standby(
-            session,
-            inbox,
-            mail,
-            uid,
-            "reply_to_ticket",
-            ticket_id=ticket_id,
-            report_uuid=str(replied),
-        )
+    lookups = _reply_lookups(inbox, mail)
+    if lookups:
+        await context.settle()
+        replied = await _first_found(session, lookups)
+        if replied is not None:
+            ticket_id = await session.scalar(select(Ticket.id).where(Ticket.uuid == replied))
+            return await _to_standby(
+                session,
+                inbox,
+                mail,
+                uid,
+                "reply_to_ticket",
+                ticket_id=ticket_id,
+                report_uuid=str(replied),
+            )
     if mail.sender_email is None:
         # No address in From, Sender, Reply-To or Return-Path (parse.find_sender).
+        await context.settle()
         return await _to_standby(
             session, inbox, mail, uid, "no_sender", error="no sender address to answer"
         )
@@ -359,6 +380,7 @@ async def _decide(
             if archived.board_id is not None or archived.reason == "ambiguous":
                 reason = "board_inactive"
                 candidates = [{"id": c.board_id, "name": c.name} for c in archived.candidates]
+        await context.settle()
         return await _to_standby(
             session,
             inbox,
@@ -382,8 +404,7 @@ async def _decide(
     )
     outcome = "external" if board.external_platform else "ticket"
     # The record of the email is written in the report's statement.
-    placed = await place_report(
-        await below(session),
+    call = placement(
         settings,
         to=Destination.of(board, inbox),
         report=report,
@@ -391,8 +412,23 @@ async def _decide(
         ack_headers=threading_headers(mail.message_id, mail.references),
         trace=Trace(_PROCESSED, "ticket_uuid", _record_values(inbox, mail, uid, outcome)),
     )
-    _processed(outcome, uid, board_id=board.id)
-    return IngestResult(placed.kind, placed.uuid)
+    connection = await below(session)
+    if context.pipeline is None:
+        placed = await run_placement(connection, call)
+        _processed(outcome, uid, board_id=board.id)
+        return IngestResult(placed.kind, placed.uuid)
+
+    async def written(row: Sequence[Any]) -> None:
+        with log_context(imap_uid=uid):
+            # A taken UUID (nothing written) is drawn again, on its own.
+            if call.placed(row) is None:
+                await run_placement(connection, call.redraw())
+            _processed(outcome, uid, board_id=board.id)
+
+    await context.pipeline.add(call.statement, call.values, written)
+    # Sent, not yet written: the batch's commit waits for it (its UUID may yet be
+    # drawn again, which no caller of a batch reads).
+    return IngestResult(outcome, call.uuid)
 
 
 def _unparsed(raw: bytes | bytearray) -> IncomingEmail:

@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
@@ -30,6 +30,7 @@ from app.auth.models import Manager
 from app.core.clock import clock
 from app.core.config import Settings
 from app.core.database import database_unavailable_cause, listening_connection
+from app.core.direct import Pipeline, below
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
 from app.inboxes import grants
@@ -485,19 +486,33 @@ class InboxPoller:
             inbox = await session.get_one(EmailInbox, inbox_id)
             mails = [m for m in parsed.values() if isinstance(m, IncomingEmail)]
             context = await inbox_context(session, inbox, mails)
-            for uid in uids:
-                with log_context(imap_uid=uid):
-                    failpoint("ingest.before_commit")
-                    if uid in heads:
-                        await ingest_too_large(session, inbox, heads[uid], sizes[uid], uid=uid)
-                    elif uid in raws:
-                        write = self._write_one(
-                            session, inbox, context, raws[uid], parsed[uid], uid
-                        )
-                        if one_by_one:
-                            await self._isolated(session, inbox, write, raws[uid], parsed[uid], uid)
-                        else:
-                            await write
+            if not one_by_one:
+                # The batch's reports are sent in rounds while the next messages are
+                # decided: PostgreSQL writes while the worker thinks.
+                pipeline = Pipeline((await below(session)).connection)
+                context = replace(context, pipeline=pipeline)
+            try:
+                for uid in uids:
+                    with log_context(imap_uid=uid):
+                        failpoint("ingest.before_commit")
+                        if uid in heads:
+                            await context.settle()
+                            await ingest_too_large(session, inbox, heads[uid], sizes[uid], uid=uid)
+                        elif uid in raws:
+                            write = self._write_one(
+                                session, inbox, context, raws[uid], parsed[uid], uid
+                            )
+                            if one_by_one:
+                                await self._isolated(
+                                    session, inbox, write, raws[uid], parsed[uid], uid
+                                )
+                            else:
+                                await write
+                await context.settle()  # all of it written before the commit
+            except BaseException:
+                if context.pipeline is not None:
+                    await context.pipeline.cancel()
+                raise
 
     async def _write_one(
         self,

@@ -18,7 +18,7 @@ from app.core.clock import clock
 from app.core.config import Settings
 from app.core.direct import Query, compile_query, driver_connection
 from app.core.failpoints import failpoint
-from app.core.logging import log_context
+from app.core.logging import info_line, log_context
 from app.inboxes import grants
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import smtp_server
@@ -333,7 +333,7 @@ async def _deliver(
                 await asyncio.shield(asyncio.ensure_future(release))
                 raise
             failpoint("mail.after_send")
-            log.info("mail sent")
+            info_line(log, "mail sent", {})
         values = {"status": "sent", "sent_at": clock.now(), "last_error": None}
         if mail.is_sensitive:  # the secret link has done its job
             values.update(text_body="", html_body=None)

@@ -3,17 +3,19 @@ parameters in the order the compiled SQL numbers them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.core.config import Settings, normalize_database_url
 from app.core.database import make_direct_pool
-from app.core.direct import DirectPool, compile_query
+from app.core.direct import DirectPool, Pipeline, Statement, below, compile_query
 from app.ratelimit.service import RECORD_HIT
 from app.tickets.models import Ticket
 
@@ -147,3 +149,68 @@ def test_literals_and_conversions_travel_with_the_compiled_query() -> None:
     )
     arguments = headers.arguments({"headers": {"X-A": "b"}, **dict.fromkeys(STAMPS)})
     assert '{"X-A": "b"}' in [a for a in arguments if isinstance(a, str)], arguments
+
+
+_DOUBLE = Statement(select(bindparam("n", type_=Integer) * 2))
+_TRIPLE = Statement(select(bindparam("n", type_=Integer) * 3))
+# Waits for the transaction-scoped advisory lock `key` (another connection holds it).
+_AFTER_LOCK = Statement(
+    select(
+        func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
+        bindparam("n", type_=Integer),
+    )
+)
+
+
+async def test_a_pipeline_answers_each_run_in_order_one_statement_a_round(
+    db: AsyncSession,
+) -> None:
+    pipeline = Pipeline((await below(db)).connection, round_size=3)
+    answers: list[int] = []
+
+    async def keep(row: Any) -> None:
+        answers.append(row[0])
+
+    for statement, n in [(_DOUBLE, 1), (_DOUBLE, 2), (_TRIPLE, 3), (_DOUBLE, 4), (_DOUBLE, 5)]:
+        await pipeline.add(statement, {"n": n}, keep)
+    await pipeline.settle()
+    assert answers == [2, 4, 9, 8, 10]
+    # Settled, the connection is the session's again.
+    assert await db.scalar(text("SELECT 1")) == 1
+
+
+async def test_a_pipeline_goes_on_while_its_round_runs(
+    engine: AsyncEngine, db: AsyncSession
+) -> None:
+    """A full round is sent and the caller goes on at once; its answers come when
+    PostgreSQL has run it (here: once another connection lets it)."""
+    key = uuid.uuid4().int >> 65
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        pipeline = Pipeline((await below(db)).connection, round_size=2)
+        answers: list[int] = []
+
+        async def keep(row: Any) -> None:
+            answers.append(row[1])
+
+        async with asyncio.timeout(10):  # the round waits for the lock: add must not
+            await pipeline.add(_AFTER_LOCK, {"key": key, "n": 1}, keep)
+            await pipeline.add(_AFTER_LOCK, {"key": key, "n": 2}, keep)
+        assert answers == []  # sent, not answered: the lock is still held
+        await holder.rollback()  # lets the round run
+    async with asyncio.timeout(10):
+        await pipeline.settle()
+    assert answers == [1, 2]
+
+
+async def test_a_failed_run_fails_the_pipeline(db: AsyncSession) -> None:
+    pipeline = Pipeline((await below(db)).connection, round_size=10)
+    failing = Statement(select(1 / bindparam("n", type_=Integer)))
+
+    async def ignore(row: Any) -> None:
+        pass
+
+    await pipeline.add(failing, {"n": 1}, ignore)
+    await pipeline.add(failing, {"n": 0}, ignore)
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await pipeline.settle()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.service import create_manager
 from app.boards.models import Board, BoardKeyword
 from app.core.config import Settings
+from app.core.direct import Pipeline, below
 from app.inboxes.models import EmailInbox
-from app.intake.ingest import ingest_message
+from app.intake.ingest import inbox_context, ingest_message
 from app.intake.models import ProcessedEmail
+from app.intake.parse import parse_email
 from app.outbox.models import OutgoingEmail
 from app.outbox.outgoing import render_claimed
 from app.standby.models import StandbyQueueItem
@@ -193,6 +196,87 @@ async def test_a_taken_uuid_is_drawn_again_and_the_record_names_the_new_one(
     # The taken draw wrote nothing: one ticket, one answer and one record per email.
     assert records == acks == [taken, fresh]
     assert await db.scalar(select(func.count()).select_from(Ticket)) == 2
+
+
+async def batch(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox, raws: list[bytes], round_size: int = 2
+) -> list[str]:
+    """The messages written as the inbox worker writes a batch: the reports sent in
+    rounds while the next messages are decided, all written at the end."""
+    parsed = [parse_email(raw) for raw in raws]
+    context = await inbox_context(db, inbox, parsed)
+    pipeline = Pipeline((await below(db)).connection, round_size=round_size)
+    context = replace(context, pipeline=pipeline)
+    outcomes = []
+    for uid, (raw, parsed_mail) in enumerate(zip(raws, parsed, strict=True), start=1):
+        result = await ingest_message(
+            db, settings, inbox, raw, uid=uid, mail=parsed_mail, context=context
+        )
+        outcomes.append(result.outcome)
+    await context.settle()
+    return outcomes
+
+
+@pytest.mark.parametrize("round_size", [1, 3])
+async def test_a_batch_sends_its_reports_together_and_each_email_has_its_one_outcome(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox, round_size: int
+) -> None:
+    """Reports go into the pipeline; an ignored mail, one for standby and a duplicate
+    do not, and each waits for the reports before it (in rounds of one, each report is
+    on the connection as soon as it is decided). Everything lands once, in order."""
+    first = mail("Printer jams", "paper", msgid="<first@example.org>")
+    raws = [
+        first,
+        (SAMPLES / "out-of-office.eml").read_bytes(),
+        mail("WiFi down", "since noon"),
+        mail("Hello", "nothing here"),  # no board: standby
+        mail("Printer smokes", "fire"),
+        first,  # delivered twice in the batch
+        mail("Drukarka", "nie drukuje"),
+    ]
+    outcomes = await batch(db, settings, inbox, raws, round_size)
+    assert outcomes == [
+        "ticket", "ignored_autoreply", "ticket", "standby", "ticket", "duplicate", "ticket"
+    ]  # fmt: skip
+    records = (
+        await db.execute(
+            select(
+                ProcessedEmail.imap_uid, ProcessedEmail.outcome, ProcessedEmail.ticket_uuid
+            ).order_by(ProcessedEmail.imap_uid)
+        )
+    ).all()
+    tickets_in_order = (
+        await db.execute(select(Ticket.title, Ticket.uuid).order_by(Ticket.id))
+    ).all()
+    assert [t.title for t in tickets_in_order] == [
+        "Printer jams", "WiFi down", "Printer smokes", "Drukarka"
+    ]  # fmt: skip
+    assert [(r.imap_uid, r.outcome) for r in records] == [
+        (1, "ticket"), (2, "ignored_autoreply"), (3, "ticket"), (4, "standby"), (5, "ticket"),
+        (7, "ticket"),
+    ]  # fmt: skip
+    placed = [r.ticket_uuid for r in records if r.outcome == "ticket"]
+    assert placed == [t.uuid for t in tickets_in_order]
+    acks = list(await db.scalars(select(OutgoingEmail.ticket_uuid).order_by(OutgoingEmail.id)))
+    assert acks == placed
+    assert await standby_reasons(db) == ["no_match"]
+
+
+async def test_a_taken_uuid_in_a_batch_is_drawn_again_when_its_round_is_answered(
+    db: AsyncSession, settings: Settings, inbox: EmailInbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert await ingest(db, settings, inbox, mail("Printer jams", "paper")) == "ticket"
+    taken = await db.scalar(select(Ticket.uuid))
+    fresh, other = uuid.uuid4(), uuid.uuid4()
+    draws = iter([taken, other, fresh])
+    monkeypatch.setattr(tickets, "generate_uuid", lambda: next(draws))
+    raws = [mail("Printer smokes", "paper"), mail("WiFi down", "since noon")]
+    assert await batch(db, settings, inbox, raws) == ["ticket", "ticket"]
+    records = list(await db.scalars(select(ProcessedEmail.ticket_uuid).order_by(ProcessedEmail.id)))
+    acks = list(await db.scalars(select(OutgoingEmail.ticket_uuid).order_by(OutgoingEmail.id)))
+    # The taken draw wrote nothing; its report was placed again under the next draw.
+    assert records == acks == [taken, other, fresh]
+    assert await db.scalar(select(func.count()).select_from(Ticket)) == 3
 
 
 async def test_list_mail_is_routed_but_never_answered(
