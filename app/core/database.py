@@ -78,13 +78,23 @@ async def make_direct_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.P
     # DSN string: asyncpg's DSN parser would pass `ssl=require` on to the server as a
     # setting, which the server refuses.
     _, connect_kwargs = engine.dialect.create_connect_args(engine.url)
+    arguments = _connect_args(settings)
+    # Its statements are few, built once and each made for an index, and a connection
+    # keeps the plan of a statement it prepared (a generic plan, after five runs). On
+    # a new install the tables are empty when those plans are made: the planner found
+    # reading all of an empty table cheapest, and the plan stayed while the table
+    # grew (every report read all of outgoing_emails to count its recipient's mail,
+    # measured). With sequential scans off it takes the index a statement was made
+    # for, whatever the table's size when it planned; a table without one is still
+    # read whole.
+    arguments["server_settings"] = {**arguments.get("server_settings", {}), "enable_seqscan": "off"}
     return await asyncpg.create_pool(
         **connect_kwargs,
         min_size=0,
         max_size=settings.DB_READ_POOL_SIZE,
         max_inactive_connection_lifetime=1800,
         reset=_reset,
-        **_connect_args(settings),
+        **arguments,
     )
 
 

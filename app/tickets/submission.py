@@ -106,7 +106,7 @@ async def submit_public(
         mail_values = {
             f"mail_{column}": value for column, value in mail.items() if column != "to_address"
         }
-        [row] = await direct.write(
+        row = await direct.write_row(
             _REPORT,
             **values,
             **mail_values,

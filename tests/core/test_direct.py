@@ -10,14 +10,16 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import BigInteger, Integer, bindparam, func, select, text
+from sqlalchemy import BigInteger, Integer, bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
 from app.core.config import Settings, normalize_database_url
 from app.core.database import make_direct_pool
 from app.core.direct import DirectPool, Pipeline, Statement, below, compile_query
+from app.ratelimit.models import RateLimitCounter
 from app.ratelimit.service import RECORD_HIT
 from app.tickets.models import Ticket
+from app.tickets.submission import _REPORT
 
 _BY_TITLE_AND_STATE = compile_query(
     select(Ticket.id).where(Ticket.state == bindparam("state"), Ticket.title == bindparam("title"))
@@ -93,8 +95,8 @@ async def test_a_write_is_never_run_twice(
             asyncpg.InternalClientError,
         )
         with pytest.raises(lost):
-            await writer.write(_COUNT, **values)
-        assert await writer.write(_COUNT, **values) == [(1,)]  # once, on a new connection
+            await writer.write_row(_COUNT, **values)
+        assert await writer.write_row(_COUNT, **values) == (1,)  # once, on a new connection
     finally:
         async with pool.acquire() as connection:
             await connection.execute("DELETE FROM rate_limit_counters WHERE key = $1", key)
@@ -214,3 +216,100 @@ async def test_a_failed_run_fails_the_pipeline(db: AsyncSession) -> None:
     await pipeline.add(failing, {"n": 0}, ignore)
     with pytest.raises(asyncpg.DivisionByZeroError):
         await pipeline.settle()
+
+
+# A counter row (10 / d hits: d = 0 is refused by PostgreSQL) and the transaction
+# that wrote it.
+_COUNTED = compile_query(
+    insert(RateLimitCounter)
+    .values(
+        key=bindparam("key"),
+        window_start=bindparam("start"),
+        hits=10 / bindparam("d", type_=Integer),
+        expires_at=bindparam("end"),
+    )
+    .returning(RateLimitCounter.hits, func.txid_current())
+)
+
+
+async def _counted(writer: DirectPool, keys: list[str], refused: str = "") -> list[Any]:
+    now = datetime.now(UTC)
+    return await asyncio.gather(
+        *(
+            writer.write_row(_COUNTED, key=key, start=now, end=now, d=0 if key == refused else 1)
+            for key in keys
+        ),
+        return_exceptions=True,
+    )
+
+
+async def test_writes_arriving_together_are_sent_together_each_answered_its_own(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    pool = await make_direct_pool(engine, settings)
+    keys = [f"test:{uuid.uuid4()}" for _ in range(12)]
+    try:
+        writer = DirectPool(pool, acquire_timeout=5)
+        [(first, alone)] = await _counted(writer, keys[:1])  # nothing running: sent at once
+        rows = await _counted(writer, keys[1:])
+        assert [first] + [hits for hits, _ in rows] == [10] * 12
+        assert len({transaction for _, transaction in rows}) < 11  # grouped
+        assert alone not in {transaction for _, transaction in rows}
+        async with pool.acquire() as connection:
+            written = await connection.fetchval(
+                "SELECT count(*) FROM rate_limit_counters WHERE key = ANY($1)", keys
+            )
+        assert written == 12
+    finally:
+        async with pool.acquire() as connection:
+            await connection.execute("DELETE FROM rate_limit_counters WHERE key = ANY($1)", keys)
+        await pool.close()
+
+
+async def test_a_refused_write_fails_alone_and_the_others_of_its_group_land_once(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    pool = await make_direct_pool(engine, settings)
+    keys = [f"test:{uuid.uuid4()}" for _ in range(6)]
+    try:
+        writer = DirectPool(pool, acquire_timeout=5)
+        results = await _counted(writer, keys, refused=keys[3])
+        assert isinstance(results[3], asyncpg.DivisionByZeroError)
+        assert [r[0] for i, r in enumerate(results) if i != 3] == [10] * 5
+        async with pool.acquire() as connection:
+            rows = await connection.fetch(
+                "SELECT key, hits FROM rate_limit_counters WHERE key = ANY($1)", keys
+            )
+        # The group wrote nothing when it was refused: each of the others once, alone.
+        assert sorted((row["key"], row["hits"]) for row in rows) == sorted(
+            (key, 10) for i, key in enumerate(keys) if i != 3
+        )
+    finally:
+        async with pool.acquire() as connection:
+            await connection.execute("DELETE FROM rate_limit_counters WHERE key = ANY($1)", keys)
+        await pool.close()
+
+
+async def test_the_report_is_planned_on_its_indexes_whatever_the_tables_hold(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    """A direct connection keeps the generic plan it made (on a new install, of empty
+    tables): it must read outgoing_emails and boards by their indexes."""
+    pool = await make_direct_pool(engine, settings)
+    try:
+        async with pool.acquire() as connection:
+            # As on a new install: the tables analyzed while empty (outside the tests'
+            # transactions they are).
+            await connection.execute("ANALYZE outgoing_emails, boards, managers")
+            # The plan a connection caches after five runs, whatever the values.
+            await connection.execute("PREPARE report AS " + _REPORT.sql)
+            await connection.execute("SET plan_cache_mode = force_generic_plan")
+            nulls = ", ".join(["NULL"] * len(_REPORT.parameters))
+            explained = await connection.fetch(f"EXPLAIN EXECUTE report({nulls})")
+            plan = "\n".join(row[0] for row in explained)
+            await connection.execute("DEALLOCATE report; RESET plan_cache_mode")
+    finally:
+        await pool.close()
+    assert "ix_outgoing_emails_recipient" in plan
+    assert "Seq Scan on outgoing_emails" not in plan
+    assert "Seq Scan on boards" not in plan
