@@ -55,7 +55,7 @@ class Trace:
 @dataclass(frozen=True)
 class Placement:
     """One report's statement with its values, under the UUID drawn for it; not run
-    yet. `place_report` runs it; the mail intake sends a batch's placements together
+    yet. `run_placement` runs it; the mail intake sends a batch's placements together
     (app/core/direct.py's `Pipeline`) and reads each one's row with `placed`."""
 
     kind: str  # "ticket" | "external"
@@ -157,27 +157,6 @@ async def run_placement(db: Executor, call: Placement) -> Placed:
             return placed
         call = call.redraw()
     raise RuntimeError("could not draw an unused report uuid")
-
-
-async def place_report(
-    db: Executor,
-    settings: Settings,
-    *,
-    to: Destination,
-    report: NewReport,
-    acknowledge: bool = True,
-    ack_headers: dict[str, str] | None = None,
-    trace: Trace | None = None,
-) -> Placed:
-    call = placement(
-        settings,
-        to=to,
-        report=report,
-        acknowledge=acknowledge,
-        ack_headers=ack_headers,
-        trace=trace,
-    )
-    return await run_placement(db, call)
 
 
 @lru_cache(maxsize=16)

@@ -150,7 +150,7 @@ async def _first_found(session: AsyncSession, lookups: list[Select[uuid.UUID]]) 
 
 _PROCESSED = cast(Table, ProcessedEmail.__table__)
 # Built once, run below the ORM on the session's connection: every mail writes one
-# (a mail placed as a report, in the report's statement: `place_report`'s trace).
+# (a mail placed as a report, in the report's statement: the placement's trace).
 _RECORD = Statement(
     insert(_PROCESSED).values(
         {

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import Manager
-from app.boards.placement import Placed, place_report
+from app.boards.placement import Placed, placement, run_placement
 from app.boards.service import get_board
 from app.core.clock import clock
 from app.core.config import Settings
@@ -55,8 +55,7 @@ async def assign(
         email_message_id=message_id,
     )
     headers = threading_headers(message_id, payload.get("references") or []) if message_id else None
-    placed = await place_report(
-        OnSession(session),
+    call = placement(
         settings,
         to=await destination(session, board, inbox),
         report=report,
@@ -65,6 +64,7 @@ async def assign(
         acknowledge=payload.get("acknowledge", True) is not False,
         ack_headers=headers,
     )
+    placed = await run_placement(OnSession(session), call)
     resolve(item, manager)
     await session.flush()
     log.info("standby email assigned", extra={"standby_id": item.id, "board_id": board.id})

@@ -185,7 +185,7 @@ async def create_ticket(
     """Store a ticket with its first history row (null → new), unanswered, in the
     caller's transaction: a standby conversion (`report_uuid` keeps the UUID a
     failed forward already gave its reporter, who has the link) and the demo's
-    tickets. A report that comes in is placed by `boards.placement.place_report`."""
+    tickets. A report that comes in is placed by `boards.placement.run_placement`."""
     for _ in range(UUID_ATTEMPTS):
         candidate = report_uuid or generate_uuid()
         ticket_id = await _insert_ticket(

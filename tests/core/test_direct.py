@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,17 +77,31 @@ async def test_a_read_outlives_a_server_that_dropped_every_pooled_connection(
 _COUNT = compile_query(RECORD_HIT)
 
 
+@asynccontextmanager
+async def counting(
+    engine: AsyncEngine, settings: Settings, keys: list[str], pool_size: int = 5
+) -> AsyncIterator[tuple[DirectPool, asyncpg.Pool]]:
+    """A direct pool whose writes count under `keys` (rate-limit counters, outside
+    the tests' transactions: removed at the end)."""
+    update = {"DB_READ_POOL_SIZE": pool_size}
+    pool = await make_direct_pool(engine, settings.model_copy(update=update))
+    try:
+        yield DirectPool(pool, acquire_timeout=5), pool
+    finally:
+        async with pool.acquire() as connection:
+            await connection.execute("DELETE FROM rate_limit_counters WHERE key = ANY($1)", keys)
+        await pool.close()
+
+
 async def test_a_write_is_never_run_twice(
     engine: AsyncEngine, settings: Settings, db: AsyncSession
 ) -> None:
     """A write whose connection was lost is not run again (had its answer been lost
     after a commit, a second run would write twice): the error is raised, and the
     next write goes to a new connection."""
-    pool = await make_direct_pool(engine, settings.model_copy(update={"DB_READ_POOL_SIZE": 1}))
     key = f"test:{uuid.uuid4()}"
     values = {"key": key, "start": datetime.now(UTC), "end": datetime.now(UTC), "step": 1}
-    try:
-        writer = DirectPool(pool, acquire_timeout=5)
+    async with counting(engine, settings, [key], pool_size=1) as (writer, pool):
         async with pool.acquire() as connection:
             pid = connection.get_server_pid()
         assert await db.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
@@ -97,10 +113,6 @@ async def test_a_write_is_never_run_twice(
         with pytest.raises(lost):
             await writer.write_row(_COUNT, **values)
         assert await writer.write_row(_COUNT, **values) == (1,)  # once, on a new connection
-    finally:
-        async with pool.acquire() as connection:
-            await connection.execute("DELETE FROM rate_limit_counters WHERE key = $1", key)
-        await pool.close()
 
 
 async def test_the_direct_pool_takes_the_url_as_the_engine_does(
@@ -246,10 +258,8 @@ async def _counted(writer: DirectPool, keys: list[str], refused: str = "") -> li
 async def test_writes_arriving_together_are_sent_together_each_answered_its_own(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    pool = await make_direct_pool(engine, settings)
     keys = [f"test:{uuid.uuid4()}" for _ in range(12)]
-    try:
-        writer = DirectPool(pool, acquire_timeout=5)
+    async with counting(engine, settings, keys) as (writer, pool):
         [(first, alone)] = await _counted(writer, keys[:1])  # nothing running: sent at once
         rows = await _counted(writer, keys[1:])
         assert [first] + [hits for hits, _ in rows] == [10] * 12
@@ -260,19 +270,13 @@ async def test_writes_arriving_together_are_sent_together_each_answered_its_own(
                 "SELECT count(*) FROM rate_limit_counters WHERE key = ANY($1)", keys
             )
         assert written == 12
-    finally:
-        async with pool.acquire() as connection:
-            await connection.execute("DELETE FROM rate_limit_counters WHERE key = ANY($1)", keys)
-        await pool.close()
 
 
 async def test_a_refused_write_fails_alone_and_the_others_of_its_group_land_once(
     engine: AsyncEngine, settings: Settings
 ) -> None:
-    pool = await make_direct_pool(engine, settings)
     keys = [f"test:{uuid.uuid4()}" for _ in range(6)]
-    try:
-        writer = DirectPool(pool, acquire_timeout=5)
+    async with counting(engine, settings, keys) as (writer, pool):
         results = await _counted(writer, keys, refused=keys[3])
         assert isinstance(results[3], asyncpg.DivisionByZeroError)
         assert [r[0] for i, r in enumerate(results) if i != 3] == [10] * 5
@@ -284,10 +288,6 @@ async def test_a_refused_write_fails_alone_and_the_others_of_its_group_land_once
         assert sorted((row["key"], row["hits"]) for row in rows) == sorted(
             (key, 10) for i, key in enumerate(keys) if i != 3
         )
-    finally:
-        async with pool.acquire() as connection:
-            await connection.execute("DELETE FROM rate_limit_counters WHERE key = ANY($1)", keys)
-        await pool.close()
 
 
 async def test_the_report_is_planned_on_its_indexes_whatever_the_tables_hold(
