@@ -86,21 +86,25 @@ def seed_inbox(
     smtp: tuple[str, int],
     keywords: list[str],
     name: str = "Help",
+    due: bool = True,
 ) -> int:
-    """A verified manager (made once), an inbox and a board routing `keywords`."""
+    """A verified manager (made once), an inbox and a board routing `keywords`; the
+    inbox due now, or (`due=False`) tomorrow: making it due starts its reading."""
     query(
         url,
         "INSERT INTO managers (email, password_hash, full_name, is_email_verified) "
         "VALUES (:e, 'x', 'M', true) ON CONFLICT DO NOTHING",
         e=manager,
     )
+    next_poll = "now()" if due else "now() + interval '1 day'"
     [(inbox_id,)] = query(
         url,
         "INSERT INTO email_inboxes (manager_id, name, email_address, imap_host, imap_port, "
         "imap_security, imap_username, imap_password_encrypted, smtp_host, smtp_port, "
         "smtp_security, poll_interval_seconds, next_poll_at) "
         "SELECT id, :name, 'help@example.com', :host, :port, 'none', :user, :password, "
-        ":smtp_host, :smtp_port, 'none', 3600, now() FROM managers WHERE email = :m RETURNING id",
+        f":smtp_host, :smtp_port, 'none', 3600, {next_poll} "
+        "FROM managers WHERE email = :m RETURNING id",
         m=manager,
         name=name,
         host=imap["host"],
@@ -139,6 +143,7 @@ def seed_dovecot_inbox(
     manager: str,
     name: str = "Help",
     smtp: tuple[str, int] = ("127.0.0.1", 1),
+    due: bool = True,
 ) -> int:
     """`seed_inbox` for a Dovecot mailbox, its password encrypted with `key` (the
     ENCRYPTION_KEY the worker under test gets); the board routes "printer"."""
@@ -155,4 +160,5 @@ def seed_dovecot_inbox(
         },
         smtp=smtp,
         keywords=["printer"],
+        due=due,
     )
