@@ -7,6 +7,8 @@ import gc
 import html
 import logging
 import mimetypes
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -312,9 +314,18 @@ def create_app(
 
 def app_from_environment() -> FastAPI:
     """The app of one of several server processes (WEB_CONCURRENCY > 1): configured
-    from the environment alone, as `python -m app serve` is."""
+    from the environment alone, as `python -m app serve` is. The process stops, as
+    on SIGTERM, when the `serve` that started it is gone: killed outright, it could
+    not stop them, and they would hold the port."""
+    from app.core.lifeline import when_parent_gone
     from app.core.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
+    when_parent_gone(os.getppid(), _stop_this_process)
     return create_app(settings, freeze_startup_objects=True)
+
+
+def _stop_this_process() -> None:
+    log.error("the server that started this process is gone; stopping")
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -71,17 +71,12 @@ def test_web_concurrency_serves_from_several_processes_on_one_embedded_database(
     env = cli_env(DATA_DIR=str(data_dir), HOST="127.0.0.1", WEB_CONCURRENCY="2")
     with serve(free_port(), env) as server:
         server.wait_until_ready()
-        supervisor = psutil.Process(server.process.pid)
-
-        def serving_processes() -> list[psutil.Process]:
-            return [p for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())]
-
-        wait_until(lambda: len(serving_processes()) == 2, what="two server processes")
+        wait_until(lambda: len(serving_processes(server)) == 2, what="two server processes")
         with httpx.Client(base_url=server.base_url) as client:
             for _ in range(20):
                 assert client.get("/ready").json() == {"status": "ready"}
         postgres_pid = int((data_dir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        children = serving_processes()
+        children = serving_processes(server)
         output = server.stop(signal.SIGTERM)
     assert server.process.returncode == 0, output
     assert all(process_gone(child.pid) for child in children)  # gone, or zombies
@@ -89,6 +84,12 @@ def test_web_concurrency_serves_from_several_processes_on_one_embedded_database(
     # The workers run once, in their own process, not in each server process.
     assert output.count('"message": "workers started"') == 1, output
     assert '"message": "request"' in output  # each process logs as the first did
+
+
+def serving_processes(server: Server) -> list[psutil.Process]:
+    """The server processes `serve` started for WEB_CONCURRENCY > 1."""
+    supervisor = psutil.Process(server.process.pid)
+    return [p for p in supervisor.children() if "spawn_main" in " ".join(p.cmdline())]
 
 
 def worker_processes(server: Server) -> list[psutil.Process]:
@@ -158,6 +159,26 @@ def test_a_worker_whose_server_was_killed_stops(db_server: DatabaseServer, tmp_p
         server.process.wait(30)
         assert process_gone(worker.pid)
         assert '"the server that started this worker is gone; stopping"' in server.output()
+
+
+def test_server_processes_whose_serve_was_killed_stop(
+    db_server: DatabaseServer, tmp_path: Path
+) -> None:
+    env = cli_env(DATA_DIR=str(tmp_path), HOST="127.0.0.1", WEB_CONCURRENCY="2")
+    with (
+        db_server.fresh("orphaned_servers") as url,
+        serve(free_port(), {**env, "DATABASE_URL": url}) as server,
+    ):
+        server.wait_until_ready()
+        serving = wait_until(
+            lambda: found if len(found := serving_processes(server)) == 2 else [],
+            what="two server processes",
+        )
+        server.process.kill()  # no chance to stop its children
+        server.process.wait(30)
+        assert all(process_gone(child.pid) for child in serving)
+        output = server.output()
+    assert output.count('"the server that started this process is gone; stopping"') == 2, output
 
 
 def _tables_and_indexes(url: str) -> tuple[set[str], set[str]]:
