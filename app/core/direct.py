@@ -21,6 +21,7 @@ the app inside their own rolled-back transaction go through that transaction ins
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
@@ -305,18 +306,30 @@ class DirectPool:
             writes.running += 1
             sender = asyncio.create_task(self._send_writes(query, writes))
             self._senders.add(sender)
-            sender.add_done_callback(self._senders.discard)
+            sender.add_done_callback(functools.partial(self._sender_done, writes))
         return await answer
+
+    def _sender_done(self, writes: _Writes, sender: asyncio.Task[None]) -> None:
+        self._senders.discard(sender)
+        writes.running -= 1
+        if sender.cancelled() and not writes.running:
+            # Cancelled (the loop is closing), perhaps before it began: no caller is
+            # left waiting for an answer that no sender will send.
+            for _, answer in writes.waiting:
+                answer.cancel()
+            writes.waiting.clear()
 
     async def _send_writes(self, query: Query, writes: _Writes) -> None:
         """Send the waiting writes, a group at a time, until none wait."""
-        try:
-            while writes.waiting:
-                group = writes.waiting[:WRITE_GROUP_MAX]
-                del writes.waiting[:WRITE_GROUP_MAX]
+        while writes.waiting:
+            group = writes.waiting[:WRITE_GROUP_MAX]
+            del writes.waiting[:WRITE_GROUP_MAX]
+            try:
                 await self._write_group(query, group)
-        finally:
-            writes.running -= 1
+            except BaseException:
+                for _, answer in group:  # cancelled with its group on the way
+                    answer.cancel()
+                raise
 
     async def _write_group(
         self, query: Query, group: list[tuple[list[Any], asyncio.Future[asyncpg.Record]]]

@@ -290,6 +290,42 @@ async def test_a_refused_write_fails_alone_and_the_others_of_its_group_land_once
         )
 
 
+async def test_writes_whose_sender_is_cancelled_leave_no_caller_waiting(
+    engine: AsyncEngine, settings: Settings
+) -> None:
+    """The loop closing cancels the task that sends a group: its writes, and those
+    waiting behind it, are cancelled too, not left waiting for an answer."""
+    key = uuid.uuid4().int >> 65
+    blocked = compile_query(
+        select(
+            func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
+            bindparam("n", type_=Integer),
+        )
+    )
+    pool = await make_direct_pool(engine, settings)
+    try:
+        async with engine.connect() as holder:
+            await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            writer = DirectPool(pool, acquire_timeout=5)
+            calls = [
+                asyncio.ensure_future(writer.write_row(blocked, key=key, n=n)) for n in range(80)
+            ]
+            waiting = text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            )
+            async with asyncio.timeout(10):  # until groups are sent, waiting for the lock
+                while not await holder.scalar(waiting):
+                    await asyncio.sleep(0.01)
+            for sender in set(writer._senders):
+                sender.cancel()
+            async with asyncio.timeout(10):
+                results = await asyncio.gather(*calls, return_exceptions=True)
+            assert all(isinstance(r, asyncio.CancelledError) for r in results)
+            await holder.rollback()
+    finally:
+        await pool.close()
+
+
 async def test_the_report_is_planned_on_its_indexes_whatever_the_tables_hold(
     engine: AsyncEngine, settings: Settings
 ) -> None:
