@@ -188,12 +188,14 @@ class Pipeline:
         await self._send()
         await self._answered()
 
-    async def cancel(self) -> None:
-        """Give up what is queued and sent (the transaction fails anyway)."""
+    async def abandon(self) -> None:
+        """Give up what is queued and what was sent (the transaction fails anyway):
+        nothing more is sent, no callback runs, and the round on its way is waited
+        for (its error, if any, ignored), so nothing runs on the connection when the
+        caller rolls back."""
         self._pending = []
         if self._round is not None:
             sent, self._round = self._round, None
-            sent.cancel()
             await asyncio.gather(sent, return_exceptions=True)
 
     async def _send(self) -> None:

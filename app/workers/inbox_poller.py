@@ -511,7 +511,7 @@ class InboxPoller:
                 await context.settle()  # all of it written before the commit
             except BaseException:
                 if context.pipeline is not None:
-                    await context.pipeline.cancel()
+                    await context.pipeline.abandon()
                 raise
 
     async def _write_one(

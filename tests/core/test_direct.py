@@ -217,6 +217,33 @@ async def test_a_pipeline_goes_on_while_its_round_runs(
     assert answers == [1, 2]
 
 
+async def test_an_abandoned_pipeline_sends_nothing_more_and_waits_for_its_round(
+    engine: AsyncEngine, db: AsyncSession
+) -> None:
+    key = uuid.uuid4().int >> 65
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        pipeline = Pipeline((await below(db)).connection, round_size=2)
+        answers: list[int] = []
+
+        async def keep(row: Any) -> None:
+            answers.append(row[1])
+
+        async with asyncio.timeout(10):
+            for n in (1, 2, 3):  # a round of two sent (waiting for the lock), one queued
+                await pipeline.add(_AFTER_LOCK, {"key": key, "n": n}, keep)
+        abandoning = asyncio.ensure_future(pipeline.abandon())
+        await asyncio.sleep(0)
+        assert not abandoning.done()  # waits for the round on its way
+        await holder.rollback()
+    async with asyncio.timeout(10):
+        await abandoning
+    await pipeline.settle()  # nothing left to send
+    assert answers == []  # no callback ran
+    # Only the round that was on its way ran: the connection is free and in order.
+    assert await db.scalar(text("SELECT 1")) == 1
+
+
 async def test_a_failed_run_fails_the_pipeline(db: AsyncSession) -> None:
     pipeline = Pipeline((await below(db)).connection, round_size=10)
     failing = Statement(select(1 / bindparam("n", type_=Integer)))
