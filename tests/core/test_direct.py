@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import BigInteger, Integer, bindparam, func, insert, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 
 from app.core.config import Settings, normalize_database_url
 from app.core.database import make_direct_pool
@@ -176,14 +176,31 @@ _AFTER_LOCK = Statement(
 )
 
 
+@asynccontextmanager
+async def lock_held(engine: AsyncEngine) -> AsyncIterator[tuple[int, AsyncConnection]]:
+    """A transaction-scoped advisory lock, its key, held by another connection until
+    it rolls back: statements that take it wait for it."""
+    key = uuid.uuid4().int >> 65
+    async with engine.connect() as holder:
+        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        yield key, holder
+
+
+def keeping(answers: list[Any], column: int) -> Callable[[Any], Awaitable[None]]:
+    """A pipeline callback keeping one column of each row it is given."""
+
+    async def keep(row: Any) -> None:
+        answers.append(row[column])
+
+    return keep
+
+
 async def test_a_pipeline_answers_each_run_in_order_one_statement_a_round(
     db: AsyncSession,
 ) -> None:
     pipeline = Pipeline((await below(db)).connection, round_size=3)
     answers: list[int] = []
-
-    async def keep(row: Any) -> None:
-        answers.append(row[0])
+    keep = keeping(answers, 0)
 
     for statement, n in [(_DOUBLE, 1), (_DOUBLE, 2), (_TRIPLE, 3), (_DOUBLE, 4), (_DOUBLE, 5)]:
         await pipeline.add(statement, {"n": n}, keep)
@@ -198,15 +215,10 @@ async def test_a_pipeline_goes_on_while_its_round_runs(
 ) -> None:
     """A full round is sent and the caller goes on at once; its answers come when
     PostgreSQL has run it (here: once another connection lets it)."""
-    key = uuid.uuid4().int >> 65
-    async with engine.connect() as holder:
-        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    async with lock_held(engine) as (key, holder):
         pipeline = Pipeline((await below(db)).connection, round_size=2)
         answers: list[int] = []
-
-        async def keep(row: Any) -> None:
-            answers.append(row[1])
-
+        keep = keeping(answers, 1)
         async with asyncio.timeout(10):  # the round waits for the lock: add must not
             await pipeline.add(_AFTER_LOCK, {"key": key, "n": 1}, keep)
             await pipeline.add(_AFTER_LOCK, {"key": key, "n": 2}, keep)
@@ -220,15 +232,10 @@ async def test_a_pipeline_goes_on_while_its_round_runs(
 async def test_an_abandoned_pipeline_sends_nothing_more_and_waits_for_its_round(
     engine: AsyncEngine, db: AsyncSession
 ) -> None:
-    key = uuid.uuid4().int >> 65
-    async with engine.connect() as holder:
-        await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    async with lock_held(engine) as (key, holder):
         pipeline = Pipeline((await below(db)).connection, round_size=2)
         answers: list[int] = []
-
-        async def keep(row: Any) -> None:
-            answers.append(row[1])
-
+        keep = keeping(answers, 1)
         async with asyncio.timeout(10):
             for n in (1, 2, 3):  # a round of two sent (waiting for the lock), one queued
                 await pipeline.add(_AFTER_LOCK, {"key": key, "n": n}, keep)
@@ -322,17 +329,10 @@ async def test_writes_whose_sender_is_cancelled_leave_no_caller_waiting(
 ) -> None:
     """The loop closing cancels the task that sends a group: its writes, and those
     waiting behind it, are cancelled too, not left waiting for an answer."""
-    key = uuid.uuid4().int >> 65
-    blocked = compile_query(
-        select(
-            func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)),
-            bindparam("n", type_=Integer),
-        )
-    )
+    blocked = _AFTER_LOCK.query
     pool = await make_direct_pool(engine, settings)
     try:
-        async with engine.connect() as holder:
-            await holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        async with lock_held(engine) as (key, holder):
             writer = DirectPool(pool, acquire_timeout=5)
             calls = [
                 asyncio.ensure_future(writer.write_row(blocked, key=key, n=n)) for n in range(80)
