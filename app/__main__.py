@@ -102,6 +102,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             # (development keys are read from DATA_DIR as this process wrote them).
             # uvicorn's supervisor shares the socket, restarts a process that dies
             # and stops them all on SIGTERM.
+            from app.main import SERVE_PID
+
+            os.environ[SERVE_PID] = str(os.getpid())
             uvicorn.run("app.main:app_from_environment", factory=True, workers=processes, **options)
     finally:
         if worker is not None:

@@ -312,6 +312,12 @@ def create_app(
     return app
 
 
+# The environment variable that names the `serve` process the server processes stop
+# with. Their parent's pid as they start would not do: `serve` killed while one of them
+# is still importing leaves it the child of another process already.
+SERVE_PID = "APP_SERVE_PID"
+
+
 def app_from_environment() -> FastAPI:
     """The app of one of several server processes (WEB_CONCURRENCY > 1): configured
     from the environment alone, as `python -m app serve` is. The process stops, as
@@ -322,7 +328,7 @@ def app_from_environment() -> FastAPI:
 
     settings = get_settings()
     configure_logging(settings)
-    when_parent_gone(os.getppid(), _stop_this_process)
+    when_parent_gone(int(os.environ.get(SERVE_PID) or os.getppid()), _stop_this_process)
     return create_app(settings, freeze_startup_objects=True)
 
 

@@ -161,15 +161,18 @@ def test_a_worker_whose_server_was_killed_stops(db_server: DatabaseServer, tmp_p
         assert '"the server that started this worker is gone; stopping"' in server.output()
 
 
+@pytest.mark.parametrize("killed", ["while serving", "while they start"])
 def test_server_processes_whose_serve_was_killed_stop(
-    db_server: DatabaseServer, tmp_path: Path
+    db_server: DatabaseServer, tmp_path: Path, killed: str
 ) -> None:
     env = cli_env(DATA_DIR=str(tmp_path), HOST="127.0.0.1", WEB_CONCURRENCY="2")
     with (
         db_server.fresh("orphaned_servers") as url,
         serve(free_port(), {**env, "DATABASE_URL": url}) as server,
     ):
-        server.wait_until_ready()
+        if killed == "while serving":
+            server.wait_until_ready()
+        # else as soon as both exist: still importing the app, their parent soon another
         serving = wait_until(
             lambda: found if len(found := serving_processes(server)) == 2 else [],
             what="two server processes",
