@@ -329,7 +329,7 @@ async def test_the_source_filter_reads_only_that_source(
     e-mail reports: the filter's own index finds them, none of the flood is read."""
     auth = await signed_in(client, db)
     board = await make_board(client, auth)
-    owner = await db.scalar(select(Board.manager_id).where(Board.id == board["id"]))
+    owner = (await db.scalars(select(Board.manager_id).where(Board.id == board["id"]))).one()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for number in range(430):
         db.add(
@@ -347,7 +347,7 @@ async def test_the_source_filter_reads_only_that_source(
     await db.flush()
     await db.execute(text("ANALYZE tickets"))
     page = keyset_query(
-        ticket_filter(board["id"], owner, state=None, source="email", q=None),
+        ticket_filter(int(board["id"]), owner, state=None, source="email", q=None),
         key=TICKET_ORDER,
         limit=25,
         cursor=None,
