@@ -329,13 +329,15 @@ async def test_the_source_filter_reads_only_that_source(
     e-mail reports: the filter's own index finds them, none of the flood is read."""
     auth = await signed_in(client, db)
     board = await make_board(client, auth)
-    owner = (await db.scalars(select(Board.manager_id).where(Board.id == board["id"]))).one()
+    board_id = board["id"]
+    assert isinstance(board_id, int)
+    owner = (await db.scalars(select(Board.manager_id).where(Board.id == board_id))).one()
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for number in range(430):
         db.add(
             Ticket(
                 uuid=uuid.uuid4(),
-                board_id=board["id"],
+                board_id=board_id,
                 title=f"Report {number}",
                 description="",
                 reporter_email="jan@example.org",
@@ -347,7 +349,7 @@ async def test_the_source_filter_reads_only_that_source(
     await db.flush()
     await db.execute(text("ANALYZE tickets"))
     page = keyset_query(
-        ticket_filter(int(board["id"]), owner, state=None, source="email", q=None),
+        ticket_filter(board_id, owner, state=None, source="email", q=None),
         key=TICKET_ORDER,
         limit=25,
         cursor=None,
@@ -356,5 +358,5 @@ async def test_the_source_filter_reads_only_that_source(
     plan = "\n".join(await db.scalars(text(f"EXPLAIN (ANALYZE) {sql}")))
     assert "ix_tickets_board_source_created" in plan, plan
     assert "Rows Removed by Filter" not in plan, plan
-    found = await titles(client, auth, board["id"], source="email")
+    found = await titles(client, auth, board_id, source="email")
     assert found == [f"Report {number}" for number in range(29, 4, -1)]
