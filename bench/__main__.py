@@ -350,6 +350,7 @@ async def remove_the_load(dsn: str, seeded: int) -> None:
         await conn.execute("DELETE FROM tickets WHERE id > $1", seeded)  # history cascades
         await conn.execute("DELETE FROM outgoing_emails")
         await conn.execute("VACUUM ANALYZE tickets, ticket_status_changes, outgoing_emails")
+        await conn.execute("CHECKPOINT")  # its writes flushed now, not during the next
     finally:
         await conn.close()
 
