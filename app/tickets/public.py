@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 
-from app.core.deps import ClientIp, DirectDep, SessionDep, SettingsDep, direct_of
+from app.core.deps import SessionDep, client_ip, direct_of, get_settings_dep
 from app.core.errors import (
     BoardUnavailable,
     ErrorResponse,
@@ -15,7 +15,7 @@ from app.core.errors import (
     error_responses,
 )
 from app.core.responses import model_response
-from app.core.routes import PathOnlyRoute
+from app.core.routes import LeanRoute
 from app.tickets import service
 from app.tickets.notifications import status_url
 from app.tickets.schemas import PublicBoard, PublicSubmission, PublicTicket, SubmissionAccepted
@@ -27,11 +27,15 @@ NOT_FOUND = error_responses(404, 422)
 _PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
-async def _public_id(public_id: str) -> str:
+def _checked(public_id: str) -> str:
     """The path's public id; one no board could have (a NUL, a megabyte) is unknown: 404."""
     if not _PUBLIC_ID.fullmatch(public_id):
         raise BoardUnavailable()
     return public_id
+
+
+async def _public_id(public_id: str) -> str:
+    return _checked(public_id)
 
 
 PublicId = Annotated[str, Depends(_public_id)]
@@ -41,8 +45,8 @@ async def read_public_ticket(report_uuid: str, request: Request) -> Response:
     return model_response(await service.public_view(await direct_of(request), report_uuid))
 
 
-# The status link first: the most requested route of all is matched before the others,
-# and answered without dependencies to solve (app/core/routes.py).
+# The status link first: the most requested route of all is matched before the others.
+# It and the form's submit are answered without dependencies to solve (app/core/routes.py).
 router.add_api_route(
     "/tickets/{report_uuid}",
     read_public_ticket,
@@ -50,7 +54,7 @@ router.add_api_route(
     response_model=PublicTicket,
     responses=NOT_FOUND,
     summary="What the status link shows",
-    route_class_override=PathOnlyRoute,
+    route_class_override=LeanRoute,
 )
 
 
@@ -65,8 +69,29 @@ async def read_public_board(public_id: PublicId, session: SessionDep) -> PublicB
     return PublicBoard(name=board.name, description=board.description)
 
 
-@router.post(
+async def submit_ticket(
+    public_id: str,
+    body: PublicSubmission,
+    request: Request,
+    accept_language: Annotated[str | None, Header()] = None,
+) -> Response:
+    settings = await get_settings_dep(request)
+    report_uuid = await submit_public(
+        await direct_of(request),
+        settings,
+        public_id=_checked(public_id),
+        data=body,
+        client_ip=await client_ip(request),
+        accept_language=accept_language,
+    )
+    accepted = SubmissionAccepted(uuid=report_uuid, status_url=status_url(settings, report_uuid))
+    return model_response(accepted, status.HTTP_201_CREATED)
+
+
+router.add_api_route(
     "/boards/{public_id}/tickets",
+    submit_ticket,
+    methods=["POST"],
     status_code=status.HTTP_201_CREATED,
     response_model=SubmissionAccepted,
     responses={
@@ -78,21 +103,5 @@ async def read_public_board(public_id: PublicId, session: SessionDep) -> PublicB
         429: {"model": ErrorResponse, "description": "Too many reports from this address"},
     },
     summary="Report a problem; answers the secret status link",
+    route_class_override=LeanRoute,
 )
-async def submit_ticket(
-    public_id: PublicId,
-    body: PublicSubmission,
-    direct: DirectDep,
-    settings: SettingsDep,
-    ip: ClientIp,
-    accept_language: Annotated[str | None, Header()] = None,
-) -> SubmissionAccepted:
-    report_uuid = await submit_public(
-        direct,
-        settings,
-        public_id=public_id,
-        data=body,
-        client_ip=ip,
-        accept_language=accept_language,
-    )
-    return SubmissionAccepted(uuid=report_uuid, status_url=status_url(settings, report_uuid))
