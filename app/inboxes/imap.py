@@ -48,6 +48,12 @@ def _literals_by_uid(lines: Sequence[bytes | bytearray]) -> dict[int, bytes | by
     return found
 
 
+# Messages fetched in one command. aioimaplib's reading of a FETCH answer costs the
+# square of its messages (for each line it receives it scans every line before it):
+# 0.08 ms of CPU a message at 100 a command, 0.027 ms at 25 (docs/performance.md).
+FETCH_PER_COMMAND = 25
+
+
 class ImapError(Exception):
     """`retryable`: trying again later can help. `token_refused`: the server turned
     down an OAuth2 access token (a fresh one may pass). `bye`: the server ended the
@@ -375,15 +381,20 @@ class ImapMailbox:
         return found
 
     async def fetch_many(self, uids: Sequence[int]) -> dict[int, bytes | bytearray]:
-        """Whole messages in one command, without setting \\Seen (BODY.PEEK), by UID; a
-        message gone is missing. The caller keeps the batch small enough to hold."""
+        """Whole messages, without setting \\Seen (BODY.PEEK), by UID, FETCH_PER_COMMAND
+        to a command; a message gone is missing. The caller keeps the batch small
+        enough to hold."""
         assert self.client is not None
-        if not uids:
-            return {}
-        response = await self._run(self.client.uid("fetch", _uid_set(uids), "(UID BODY.PEEK[])"))
-        if response.result != "OK":
-            raise ImapError(f"UID FETCH of {len(uids)} messages failed ({_text(response)}).")
-        return _literals_by_uid(response.lines)
+        found: dict[int, bytes | bytearray] = {}
+        for start in range(0, len(uids), FETCH_PER_COMMAND):
+            chunk = uids[start : start + FETCH_PER_COMMAND]
+            response = await self._run(
+                self.client.uid("fetch", _uid_set(chunk), "(UID BODY.PEEK[])")
+            )
+            if response.result != "OK":
+                raise ImapError(f"UID FETCH of {len(chunk)} messages failed ({_text(response)}).")
+            found.update(_literals_by_uid(response.lines))
+        return found
 
     async def fetch_header(self, uid: int) -> bytes | None:
         """Only the header block, without setting \\Seen: for a message too large to read."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
-from app.inboxes.imap import ImapError, ImapMailbox, ImapSettings
+from app.inboxes.imap import FETCH_PER_COMMAND, ImapError, ImapMailbox, ImapSettings
 from tests.conftest import free_port
 from tests.dovecot import Dovecot
 
@@ -41,6 +42,32 @@ async def test_unseen_fetch_flag_and_uids_after(dovecot: Dovecot) -> None:
         second = dovecot.append(login, password, RAW.replace(b"p1", b"p2"))
         assert await box.uids_after(first) == [second]
         assert await box.uids_after(seen_uid) == [first, second]
+
+
+async def test_many_messages_are_fetched_a_few_to_a_command(dovecot: Dovecot) -> None:
+    """aioimaplib's reading of a FETCH answer costs the square of its messages: a batch
+    is fetched FETCH_PER_COMMAND to a command, and comes back whole, by UID."""
+    login, password = dovecot.add_user()
+    uids = [
+        dovecot.append(login, password, RAW.replace(b"p1", f"m{n}".encode()))
+        for n in range(2 * FETCH_PER_COMMAND + 3)
+    ]
+    async with ImapMailbox(settings_for(dovecot, login, password)) as box:
+        assert box.client is not None
+        commands: list[tuple[Any, ...]] = []
+        send = box.client.uid
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            commands.append(args)
+            return await send(*args, **kwargs)
+
+        box.client.uid = counted  # type: ignore[method-assign]
+        missing = uids[-1] + 1  # no such message: left out
+        found = await box.fetch_many([*uids, missing])
+    assert sorted(found) == uids
+    for n, uid in enumerate(uids):
+        assert f"<m{n}@example.org>".encode() in found[uid]
+    assert len(commands) == 3 and all(c[0] == "fetch" for c in commands)
 
 
 async def test_idle_wakes_up_on_new_mail(dovecot: Dovecot) -> None:
