@@ -102,7 +102,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             # (development keys are read from DATA_DIR as this process wrote them).
             # uvicorn's supervisor shares the socket, restarts a process that dies
             # and stops them all on SIGTERM.
-            from app.main import SERVE_PID
+            from app.core.lifeline import SERVE_PID
 
             os.environ[SERVE_PID] = str(os.getpid())
             uvicorn.run("app.main:app_from_environment", factory=True, workers=processes, **options)
@@ -213,12 +213,12 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     """The background workers alone, until SIGTERM/SIGINT."""
-    from app.core.lifeline import when_parent_gone
-    from app.workers.process import PARENT_PID, yield_to_the_server
+    from app.core.lifeline import serve_pid, when_parent_gone
+    from app.workers.process import yield_to_the_server
     from app.workers.runner import WorkerRunner
 
     url = _migrate(settings)
-    parent = int(os.environ.get(PARENT_PID) or 0)
+    parent = serve_pid()
     if parent:
         yield_to_the_server()  # beside the server's processes, which answer first
 

@@ -312,23 +312,17 @@ def create_app(
     return app
 
 
-# The environment variable that names the `serve` process the server processes stop
-# with. Their parent's pid as they start would not do: `serve` killed while one of them
-# is still importing leaves it the child of another process already.
-SERVE_PID = "APP_SERVE_PID"
-
-
 def app_from_environment() -> FastAPI:
     """The app of one of several server processes (WEB_CONCURRENCY > 1): configured
     from the environment alone, as `python -m app serve` is. The process stops, as
     on SIGTERM, when the `serve` that started it is gone: killed outright, it could
     not stop them, and they would hold the port."""
-    from app.core.lifeline import when_parent_gone
+    from app.core.lifeline import serve_pid, when_parent_gone
     from app.core.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
-    when_parent_gone(int(os.environ.get(SERVE_PID) or os.getppid()), _stop_this_process)
+    when_parent_gone(serve_pid() or os.getppid(), _stop_this_process)
     return create_app(settings, freeze_startup_objects=True)
 
 

@@ -10,6 +10,17 @@ import threading
 import time
 from collections.abc import Callable
 
+# The environment variable that names the `serve` process its children (the worker
+# process, the server processes) follow. The parent a child finds as it starts would
+# not do: `serve` killed while the child still imports leaves it another's child.
+SERVE_PID = "APP_SERVE_PID"
+
+
+def serve_pid() -> int | None:
+    """The `serve` that started this process, if one did."""
+    value = os.environ.get(SERVE_PID)
+    return int(value) if value else None
+
 
 def when_parent_gone(parent: int, then: Callable[[], object]) -> None:
     """Call `then`, in a thread of its own, once the process `parent` is gone (at once

@@ -6,7 +6,7 @@ turn of the event loop that answers HTTP (docs/performance.md measured a fifth m
 public reports a second with the workers out of the server's process). The child is
 started again if it dies, and stopped (SIGTERM, then SIGKILL after a grace period)
 before the server's process exits; should the server's process be killed outright,
-the child notices its parent is gone and stops itself (`PARENT_PID`).
+the child notices its parent is gone and stops itself (`core/lifeline.SERVE_PID`).
 
 The child runs at a lower CPU priority than the server (`yield_to_the_server`): under
 a flood of reports the acknowledgements wait for spare CPU instead of taking it from
@@ -23,10 +23,10 @@ import threading
 import time
 from collections.abc import Mapping
 
+from app.core.lifeline import SERVE_PID
+
 log = logging.getLogger(__name__)
 
-# The environment variable that names the process a worker stops with.
-PARENT_PID = "APP_WORKER_PARENT_PID"
 RESTART_DELAY_SECONDS = 2.0
 STOP_GRACE_SECONDS = 30.0
 
@@ -63,7 +63,7 @@ def yield_to_the_server() -> None:
 
 class WorkerProcess:
     def __init__(self, environment: Mapping[str, str]) -> None:
-        self.environment = {**environment, PARENT_PID: str(os.getpid())}
+        self.environment = {**environment, SERVE_PID: str(os.getpid())}
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
