@@ -359,20 +359,12 @@ def drain_outbox(dsn: str, deadline: float = 600) -> tuple[int, float]:
     """Wait until the server's mail sender has sent every pending mail; how many it
     sent and how long that took."""
 
-    async def pending() -> int:
-        conn = await asyncpg.connect(dsn)
-        try:
-            return int(
-                await conn.fetchval("SELECT count(*) FROM outgoing_emails WHERE status = 'pending'")
-            )
-        finally:
-            await conn.close()
-
+    pending = "SELECT count(*) FROM outgoing_emails WHERE status = 'pending'"
     started = time.monotonic()
-    queued = left = asyncio.run(pending())
+    queued = left = asyncio.run(_fetchval(dsn, pending))
     while left and time.monotonic() - started < deadline:
         time.sleep(0.5)
-        left = asyncio.run(pending())
+        left = asyncio.run(_fetchval(dsn, pending))
     if left:
         print(f"{left} mails still pending after {deadline:.0f} s", flush=True)
     return queued - left, time.monotonic() - started if queued else 0.0
