@@ -43,7 +43,7 @@ from app.inboxes.router import router as inboxes_router
 from app.integrations.router import router as integrations_router
 from app.migrations import PROJECT_ROOT
 from app.standby.router import router as standby_router
-from app.tickets.public import router as public_router
+from app.tickets import public
 from app.tickets.router import router as tickets_router
 from app.workers.runner import WorkerRunner
 
@@ -290,12 +290,13 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, hsts=settings.is_production)
 
     # Routes are matched one by one in this order, router by router: the public
-    # routes (the status link, the form) are the busiest and go first, then the
-    # manager's; the health checks and the API docs, asked for rarely, last. Each
-    # router is included into the app itself (not nested in an /api/v1 router),
-    # one level of matching less (docs/performance.md).
+    # routes (the status link, the form) are the busiest and go first, on the app's
+    # own router (app/tickets/public.py); then the manager's; the health checks and
+    # the API docs, asked for rarely, last. Each router is included into the app
+    # itself (not nested in an /api/v1 router), one level of matching less
+    # (docs/performance.md).
+    public.add_routes(app.router, API_PREFIX)
     for router in (
-        public_router,
         auth_router,
         me_router,
         boards_router,
