@@ -140,7 +140,15 @@ def ceiling_app(dsn: str, processes: int) -> Iterator[str]:
 DASHBOARD_CONNECTIONS = 4
 
 
-def load(url: str, script: str, connections: int = CONNECTIONS, **env: str) -> LoadResult:
+def load(
+    url: str, script: str, connections: int = CONNECTIONS, *, dsn: str, **env: str
+) -> LoadResult:
+    """wrk's warm-up and measurement, after a CHECKPOINT of the bench's database: no
+    figure is timed while the checkpointer writes out what the seed or an earlier
+    scenario wrote (a checkpoint comes five minutes after the last one, into whichever
+    scenario runs then). A write load still pays its full-page images: after a
+    checkpoint, the first change to each page logs the whole page."""
+    asyncio.run(_execute(dsn, "CHECKPOINT"))
     return warm_then_measure(
         url, script, warmup=WARMUP, seconds=SECONDS, connections=connections, **env
     )
@@ -250,19 +258,19 @@ def http_scenarios(
             auth = f"Bearer {access_token(server.base_url)}"
             with MemoryWatch(server.process.pid) as memory:
                 # The dashboard at the seeded size, before the submit load adds to it.
-                page, search = dashboard_loads(server.base_url, auth, files)
+                page, search = dashboard_loads(dsn, server.base_url, auth, files)
                 submit = load(
-                    server.base_url, "submit.lua",
+                    server.base_url, "submit.lua", dsn=dsn,
                     BENCH_PATH=f"/api/v1/public/boards/{seed.FORM_ID}/tickets",
                 )  # fmt: skip
                 # The acknowledgements the reports queued are sent before the next
                 # scenario, so it is not timed against the mail sender's work.
                 acknowledgements, drained = drain_outbox(dsn)
-                status = load(server.base_url, "paths.lua", BENCH_PATHS=files["tickets"])
+                status = load(server.base_url, "paths.lua", dsn=dsn, BENCH_PATHS=files["tickets"])
                 flood = asyncio.run(
                     _fetchval(dsn, "SELECT count(*) FROM tickets WHERE id > $1", seeded)
                 )
-                page_after, search_after = dashboard_loads(server.base_url, auth, files)
+                page_after, search_after = dashboard_loads(dsn, server.base_url, auth, files)
             check_server(server)
         bare_after = ceiling_loads(dsn, processes, files["items"])
         asyncio.run(remove_the_load(dsn, seeded))
@@ -314,15 +322,22 @@ def http_scenarios(
 def ceiling_loads(dsn: str, processes: int, items: str) -> tuple[LoadResult, LoadResult]:
     """The ceiling app's INSERT and SELECT by key (`items`: the file of its paths)."""
     with ceiling_app(dsn, processes) as url:
-        bare_insert = load(f"{url}/items", "submit.lua", BENCH_PATH="/items")
-        bare_select = load(url, "paths.lua", BENCH_PATHS=items)
+        bare_insert = load(f"{url}/items", "submit.lua", dsn=dsn, BENCH_PATH="/items")
+        bare_select = load(url, "paths.lua", dsn=dsn, BENCH_PATHS=items)
     return bare_insert, bare_select
 
 
-def dashboard_loads(base_url: str, auth: str, files: dict[str, str]) -> list[LoadResult]:
+def dashboard_loads(dsn: str, base_url: str, auth: str, files: dict[str, str]) -> list[LoadResult]:
     """The manager's ticket page (filtered) and search, a few dashboards at once."""
     return [
-        load(base_url, "paths.lua", DASHBOARD_CONNECTIONS, BENCH_PATHS=files[name], BENCH_AUTH=auth)
+        load(
+            base_url,
+            "paths.lua",
+            DASHBOARD_CONNECTIONS,
+            dsn=dsn,
+            BENCH_PATHS=files[name],
+            BENCH_AUTH=auth,
+        )
         for name in ("page", "search")
     ]
 
@@ -350,7 +365,6 @@ async def remove_the_load(dsn: str, seeded: int) -> None:
         await conn.execute("DELETE FROM tickets WHERE id > $1", seeded)  # history cascades
         await conn.execute("DELETE FROM outgoing_emails")
         await conn.execute("VACUUM ANALYZE tickets, ticket_status_changes, outgoing_emails")
-        await conn.execute("CHECKPOINT")  # its writes flushed now, not during the next
     finally:
         await conn.close()
 
@@ -382,7 +396,7 @@ def check_server(server: Server) -> None:
         print(f"the server logged {len(errors)} errors under load, e.g.:\n{errors[0]}")
 
 
-def mail_scenarios(report: Report, env: dict[str, str], url: str) -> None:
+def mail_scenarios(report: Report, env: dict[str, str], url: str, dsn: str) -> None:
     report.say()
     report.say(f"### Email ingest ({BACKLOG:,}-mail backlog in Dovecot)")
     report.say()
@@ -397,6 +411,7 @@ def mail_scenarios(report: Report, env: dict[str, str], url: str) -> None:
                 server.wait_until_ready()
                 mail.fill(dovecot, login, password, BACKLOG)
                 bare = mail.ceiling_rate(dovecot, login, password)
+                asyncio.run(_execute(dsn, "CHECKPOINT"))  # as before each HTTP load
                 with MemoryWatch(server.process.pid) as memory:
                     inbox_id, rate = mail.project_rate(
                         url, dovecot, login, password, key=ENCRYPTION_KEY, count=BACKLOG,
@@ -534,7 +549,7 @@ def main() -> None:
                 for line in machine(dsn):
                     report.say(line)
                 http_scenarios(report, dsn, env, board, files)
-                mail_scenarios(report, env, normalize_database_url(url))
+                mail_scenarios(report, env, normalize_database_url(url), dsn)
                 plans = explain(dsn, board)
         finally:
             server.cleanup()

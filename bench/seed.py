@@ -79,10 +79,6 @@ async def seed(dsn: str, tickets: int) -> dict[str, int]:
             "SELECT uuid, title, description, reporter_email, created_at FROM tickets"
         )
         await conn.execute("VACUUM ANALYZE")
-        # The seed's writes flushed now: the first process count is not measured
-        # while the checkpointer writes them out (each later one starts after a
-        # CHECKPOINT too, bench/__main__.py's remove_the_load).
-        await conn.execute("CHECKPOINT")
         return {"board_id": int(board)}
     finally:
         await conn.close()
