@@ -503,6 +503,7 @@ def machine(dsn: str) -> list[str]:
         f"(embedded pgserver), {wrk_version.split(' [')[0].strip()}",
         f"- tickets seeded: {TICKETS:,}; wrk -t2 -c32, {WARMUP:.0f} s warm-up, "
         f"{SECONDS:.0f} s measured",
+        *_scheduler(),
     ]
 
 
@@ -565,6 +566,17 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(report.lines) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(PROJECT_ROOT)}")
+
+
+def _scheduler() -> list[str]:
+    """Whether the kernel schedules sessions as CPU groups (autogroup). It decides
+    the two-process tails: PostgreSQL, a session of its own, went without CPU for
+    0.1–1 s at a time with it on, never with it off (docs/performance.md)."""
+    setting = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if not setting.exists():
+        return []
+    state = "on" if setting.read_text().strip() == "1" else "off"
+    return [f"- kernel: autogroup scheduling {state} (`kernel.sched_autogroup_enabled`)"]
 
 
 async def _execute(dsn: str, sql: str) -> None:
