@@ -227,7 +227,8 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         runner.request_stop()
 
     async def run() -> None:
-        engine = make_engine(url, settings)
+        # Its statements, the ingest's among them, are each made for an index.
+        engine = make_engine(url, settings, index_plans=True)
         runner = WorkerRunner(settings, make_sessionmaker(engine))
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

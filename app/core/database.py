@@ -32,23 +32,37 @@ def resolve_database_url(settings: Settings) -> str:
 CLIENT_TIMEOUT_MARGIN_SECONDS = 2.0
 
 
-def _connect_args(settings: Settings) -> dict[str, Any]:
-    """asyncpg's connection arguments, for the engine's pool and the direct pool alike."""
+def _connect_args(settings: Settings, *, index_plans: bool = False) -> dict[str, Any]:
+    """asyncpg's connection arguments, for the engine's pool and the direct pool alike.
+
+    `index_plans`: for connections whose statements are few, built once and each made
+    for an index (the direct pool's, the worker's). A connection keeps the plan of a
+    statement it prepared (a generic plan, after five runs), and a plan made while a
+    table was empty or just emptied reads all of it: the planner found that cheapest,
+    and the plan stayed while the table grew (every report read all of
+    outgoing_emails to count its recipient's mail, and so did every ingested mail
+    until the next ANALYZE, measured). With sequential scans off such a statement
+    takes the index it was made for, whatever the table's size when it planned; a
+    table without one is still read whole."""
     connect_args: dict[str, Any] = {"timeout": settings.DB_CONNECT_TIMEOUT_SECONDS}
+    server_settings: dict[str, str] = {}
+    if index_plans:
+        server_settings["enable_seqscan"] = "off"
     statement_timeout = settings.DB_STATEMENT_TIMEOUT_SECONDS
     if statement_timeout > 0:
-        connect_args["server_settings"] = {
-            "statement_timeout": str(max(1, round(statement_timeout * 1000)))
-        }
+        server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
         # A server that does not answer at all (frozen, a dropped network) cannot
         # cancel anything: asyncpg stops waiting on its own.
         connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_MARGIN_SECONDS
+    if server_settings:
+        connect_args["server_settings"] = server_settings
     return connect_args
 
 
-def make_engine(url: str, settings: Settings) -> AsyncEngine:
+def make_engine(url: str, settings: Settings, *, index_plans: bool = False) -> AsyncEngine:
     """The engine of the app, the workers and the CLI (not of migrations: app/alembic/env.py
-    makes its own, without the statement timeout, so a long migration is never cut)."""
+    makes its own, without the statement timeout, so a long migration is never cut).
+    `index_plans`: the worker's (see `_connect_args`)."""
     return create_async_engine(
         url,
         pool_size=settings.DB_POOL_SIZE,
@@ -56,7 +70,7 @@ def make_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_timeout=settings.DB_POOL_TIMEOUT_SECONDS,
         pool_pre_ping=False,
         pool_recycle=1800,
-        connect_args=_connect_args(settings),
+        connect_args=_connect_args(settings, index_plans=index_plans),
     )
 
 
@@ -78,16 +92,7 @@ async def make_direct_pool(engine: AsyncEngine, settings: Settings) -> asyncpg.P
     # DSN string: asyncpg's DSN parser would pass `ssl=require` on to the server as a
     # setting, which the server refuses.
     _, connect_kwargs = engine.dialect.create_connect_args(engine.url)
-    arguments = _connect_args(settings)
-    # Its statements are few, built once and each made for an index, and a connection
-    # keeps the plan of a statement it prepared (a generic plan, after five runs). On
-    # a new install the tables are empty when those plans are made: the planner found
-    # reading all of an empty table cheapest, and the plan stayed while the table
-    # grew (every report read all of outgoing_emails to count its recipient's mail,
-    # measured). With sequential scans off it takes the index a statement was made
-    # for, whatever the table's size when it planned; a table without one is still
-    # read whole.
-    arguments["server_settings"] = {**arguments.get("server_settings", {}), "enable_seqscan": "off"}
+    arguments = _connect_args(settings, index_plans=True)  # see there
     return await asyncpg.create_pool(
         **connect_kwargs,
         min_size=0,
