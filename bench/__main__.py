@@ -143,15 +143,20 @@ DASHBOARD_CONNECTIONS = 4
 def load(
     url: str, script: str, connections: int = CONNECTIONS, *, dsn: str, **env: str
 ) -> LoadResult:
-    """wrk's warm-up and measurement, after a CHECKPOINT of the bench's database: no
-    figure is timed while the checkpointer writes out what the seed or an earlier
+    """wrk's warm-up and measurement, after a `checkpoint`."""
+    checkpoint(dsn)
+    return warm_then_measure(
+        url, script, warmup=WARMUP, seconds=SECONDS, connections=connections, **env
+    )
+
+
+def checkpoint(dsn: str) -> None:
+    """A CHECKPOINT of the bench's database before each measured load and the ingest:
+    no figure is timed while the checkpointer writes out what the seed or an earlier
     scenario wrote (a checkpoint comes five minutes after the last one, into whichever
     scenario runs then). A write load still pays its full-page images: after a
     checkpoint, the first change to each page logs the whole page."""
     asyncio.run(_execute(dsn, "CHECKPOINT"))
-    return warm_then_measure(
-        url, script, warmup=WARMUP, seconds=SECONDS, connections=connections, **env
-    )
 
 
 def access_token(base_url: str) -> str:
@@ -411,7 +416,7 @@ def mail_scenarios(report: Report, env: dict[str, str], url: str, dsn: str) -> N
                 server.wait_until_ready()
                 mail.fill(dovecot, login, password, BACKLOG)
                 bare = mail.ceiling_rate(dovecot, login, password)
-                asyncio.run(_execute(dsn, "CHECKPOINT"))  # as before each HTTP load
+                checkpoint(dsn)
                 with MemoryWatch(server.process.pid) as memory:
                     inbox_id, rate = mail.project_rate(
                         url, dovecot, login, password, key=ENCRYPTION_KEY, count=BACKLOG,
