@@ -122,14 +122,24 @@ class Processed:
 
 
 def project_rate(
-    url: str, dovecot: Dovecot, login: str, password: str, *, key: str, count: int, name: str
+    url: str,
+    dovecot: Dovecot,
+    login: str,
+    password: str,
+    *,
+    key: str,
+    count: int,
+    name: str,
+    smtp: tuple[str, int],
 ) -> tuple[int, float]:
     """(inbox id, messages per second): the running server's worker reads the backlog
     from the moment the inbox becomes due (made with its board and keyword, not yet
-    due: the worker starts at once when it is) until every message has its outcome."""
+    due: the worker starts at once when it is) until every message has its outcome.
+    The inbox answers through `smtp`, which takes the acknowledgements."""
     inbox_id = seed_dovecot_inbox(
-        url, dovecot, login, password, key=key, manager="bench@example.com", name=name, due=False
-    )
+        url, dovecot, login, password, key=key, manager="bench@example.com", name=name,
+        due=False, smtp=smtp,
+    )  # fmt: skip
     with Processed(url) as processed:
         started = time.perf_counter()
         processed.execute("UPDATE email_inboxes SET next_poll_at = now() WHERE id = $1", inbox_id)
