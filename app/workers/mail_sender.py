@@ -19,6 +19,7 @@ from app.core.config import Settings
 from app.core.direct import Query, compile_query, driver_connection
 from app.core.failpoints import failpoint
 from app.core.logging import info_line, log_context
+from app.core.to_the_end import to_the_end
 from app.inboxes import grants
 from app.inboxes.models import EmailInbox
 from app.inboxes.service import smtp_server
@@ -109,8 +110,7 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
         # their leases run out, and no connection waits for a goodbye.
         for connection in connections.values():
             connection.abort()
-        release = _release(sessionmaker, claimed[started:])
-        await asyncio.shield(asyncio.ensure_future(release))
+        await to_the_end(_release(sessionmaker, claimed[started:]))
         raise
     finally:
         for connection in connections.values():
@@ -318,19 +318,20 @@ async def _deliver(
             message = build_message(mail, settings)
             now = clock.now()
             lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
-            if not await _record(sessionmaker, mail, sending_since=now, lease_until=lease):
-                return  # another worker took it: it sends the mail, not this one
-            connection = connections.setdefault(server, SmtpConnection(server))
-            failpoint("mail.before_send")
             try:
+                # Marked as on its way (written whole, whenever a shutdown comes).
+                marked = _record(sessionmaker, mail, sending_since=now, lease_until=lease)
+                if not await to_the_end(marked):
+                    return  # another worker took it: it sends the mail, not this one
+                connection = connections.setdefault(server, SmtpConnection(server))
+                failpoint("mail.before_send")
                 await _send(connection, message, unreachable)
             except asyncio.CancelledError:
-                # A shutdown cut the conversation before the server took the message
-                # (its reply never came): nothing was delivered, so it is sent again
-                # later rather than counted as interrupted and lost.
+                # A shutdown before the server took the message (while the mark was
+                # written, or before the server's reply came): nothing was delivered,
+                # so it is sent again later rather than counted as interrupted and lost.
                 log.warning("mail sending cancelled by a shutdown; it will be sent again")
-                release = _record(sessionmaker, mail, sending_since=None, lease_until=None)
-                await asyncio.shield(asyncio.ensure_future(release))
+                await to_the_end(_record(sessionmaker, mail, sending_since=None, lease_until=None))
                 raise
             failpoint("mail.after_send")
             info_line(log, "mail sent", {})
@@ -360,7 +361,10 @@ async def _deliver(
     except Exception as exc:  # a broken row must not stop the others
         log.exception("mail could not be built")
         values = {"status": "failed", "attempts": mail.attempts + 1, "last_error": repr(exc)}
-    await _record(sessionmaker, mail, lease_until=None, sending_since=None, **values)
+    # The outcome is written whole too: a mail handed to the server and then left
+    # marked as on its way would count as interrupted at the next start (not sent
+    # again, so recorded as failed though delivered).
+    await to_the_end(_record(sessionmaker, mail, lease_until=None, sending_since=None, **values))
     if values.get("status") == "sent":
         try:
             await inboxes.sent(mail)

@@ -202,6 +202,94 @@ async def test_mail_cancelled_mid_send_by_a_shutdown_is_sent_again(
         assert len(smtp_server.mailbox.wait_for(f"shutdown{i}@example.com")) == 1
 
 
+def gated_record(monkeypatch: pytest.MonkeyPatch, when: Any, *, written_first: bool) -> Any:
+    """Make the mail worker's row write that `when(values)` picks wait for the test:
+    `reached` is set when it gets there, and it goes on once `gate` is set. With
+    `written_first` the row is written before the wait, as when a shutdown comes while
+    PostgreSQL's answer is on its way."""
+    import asyncio
+
+    from app.workers import mail_sender
+
+    real = mail_sender._record
+    reached, gate = asyncio.Event(), asyncio.Event()
+
+    async def record(sessionmaker: Any, mail: OutgoingEmail, **values: object) -> bool:
+        if not when(values):
+            return await real(sessionmaker, mail, **values)
+        written = await real(sessionmaker, mail, **values) if written_first else None
+        reached.set()
+        await gate.wait()
+        return written if written is not None else await real(sessionmaker, mail, **values)
+
+    monkeypatch.setattr(mail_sender, "_record", record)
+    return reached, gate
+
+
+async def stop_at(worker: Any, reached: Any, gate: Any) -> None:
+    """Cancel `worker` (what a SIGTERM does) once it waits at the gate, then let the
+    write go on: the worker ends with the cancellation."""
+    import asyncio
+
+    async with asyncio.timeout(20):
+        await reached.wait()
+    worker.cancel()  # first: it reaches the worker before the write can go on
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await worker
+
+
+async def test_a_shutdown_while_a_mail_is_marked_as_on_its_way_sends_it_again(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mark is written, the stop comes before its answer: nothing went out, so
+    the mail goes back to be sent, not left to count as interrupted (and failed)."""
+    import asyncio
+
+    configured = smtp_settings(settings, smtp_server)
+    mail_id = await queue(sessions, configured, "marked@example.com")
+    reached, gate = gated_record(
+        monkeypatch, lambda values: values.get("sending_since") is not None, written_first=True
+    )
+    await stop_at(asyncio.create_task(send_due_mail(sessions, configured)), reached, gate)
+
+    stored = await row(sessions, mail_id)
+    assert (stored.status, stored.sending_since, stored.lease_until) == ("pending", None, None)
+    assert smtp_server.mailbox.to("marked@example.com") == []
+    monkeypatch.undo()
+    assert await send_due_mail(sessions, configured) == 1
+    assert len(smtp_server.mailbox.wait_for("marked@example.com")) == 1
+    assert (await row(sessions, mail_id)).status == "sent"
+
+
+async def test_a_shutdown_while_a_sent_mail_is_recorded_records_it_sent(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The server took the mail and the stop comes while that is written down: the
+    row still says sent, so the next start neither sends it again nor calls it failed."""
+    import asyncio
+
+    configured = smtp_settings(settings, smtp_server)
+    mail_id = await queue(sessions, configured, "recorded@example.com")
+    reached, gate = gated_record(
+        monkeypatch, lambda values: values.get("status") == "sent", written_first=False
+    )
+    await stop_at(asyncio.create_task(send_due_mail(sessions, configured)), reached, gate)
+
+    stored = await row(sessions, mail_id)
+    assert (stored.status, stored.sending_since, stored.lease_until) == ("sent", None, None)
+    assert len(smtp_server.mailbox.wait_for("recorded@example.com")) == 1
+    monkeypatch.undo()
+    assert await send_due_mail(sessions, configured) == 0
+
+
 async def test_a_sender_that_lost_its_lease_neither_sends_nor_writes(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
