@@ -96,22 +96,40 @@ async def counting(
 async def test_a_write_is_never_run_twice(
     engine: AsyncEngine, settings: Settings, db: AsyncSession
 ) -> None:
-    """A write whose connection was lost is not run again (had its answer been lost
-    after a commit, a second run would write twice): the error is raised, and the
-    next write goes to a new connection."""
+    """A write whose connection is lost while it runs is not run again (had its answer
+    been lost after a commit, a second run would write twice): the error is raised, and
+    the next write goes to a new connection."""
     key = f"test:{uuid.uuid4()}"
     values = {"key": key, "start": datetime.now(UTC), "end": datetime.now(UTC), "step": 1}
-    async with counting(engine, settings, [key], pool_size=1) as (writer, pool):
-        async with pool.acquire() as connection:
-            pid = connection.get_server_pid()
-        assert await db.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        lost = (
-            asyncpg.ConnectionDoesNotExistError,
-            asyncpg.InterfaceError,
-            asyncpg.InternalClientError,
-        )
-        with pytest.raises(lost):
-            await writer.write_row(_COUNT, **values)
+    waiting = text(
+        "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query = :sql"
+    )
+    async with counting(engine, settings, [key], pool_size=2) as (writer, pool):
+        async with pool.acquire() as blocker:
+            # Another transaction holds the counter's row: the write waits for it, and
+            # its connection is lost while it waits (not before it was sent, nor after
+            # its answer: both would be races with the server).
+            holding = blocker.transaction()
+            await holding.start()
+            await blocker.execute(_COUNT.sql, *_COUNT.arguments(values))
+            write = asyncio.create_task(writer.write_row(_COUNT, **values))
+            async with asyncio.timeout(10):
+                while True:
+                    await db.execute(text("SELECT pg_stat_clear_snapshot()"))
+                    pid = await db.scalar(waiting, {"sql": _COUNT.sql})
+                    if pid is not None:
+                        break
+                    await asyncio.sleep(0.01)
+            assert await db.scalar(text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
+            lost = (
+                asyncpg.ConnectionDoesNotExistError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            )
+            with pytest.raises(lost):
+                async with asyncio.timeout(10):  # a write run again would wait here
+                    await write
+            await holding.rollback()
         assert await writer.write_row(_COUNT, **values) == (1,)  # once, on a new connection
 
 
