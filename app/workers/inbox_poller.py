@@ -80,6 +80,15 @@ class Fetched:
     heads: dict[int, bytes]
 
 
+@dataclass(frozen=True)
+class Written:
+    """A batch committed and not flagged yet, and the position to save once it is
+    (None on a fresh start, which saves it at the end)."""
+
+    batch: Fetched
+    position: int | None
+
+
 class SettingsChanged(Exception):
     """The manager changed the inbox's IMAP settings while a session read with the old."""
 
@@ -397,26 +406,34 @@ class InboxPoller:
         batches = self._batches(box, uids)
         with self.reading(backlog=len(uids) > FETCH_BATCH):
             fetched = await self._fetch_next(box, batches)
-            while fetched is not None:
-                # Keep the lease alive through a long backlog; stop if it was lost.
-                if not await self._renew(inbox_id):
-                    raise ImapError("the inbox was handed to another worker", retryable=True)
-                # The next batch is read and parsed while this one is written: the IMAP
-                # connection and the parse pool work while the database does.
-                following = asyncio.ensure_future(self._fetch_next(box, batches))
+            held = fetched is None or await self._renew(inbox_id)
+            written: Written | None = None
+            # Keep the lease alive through a long backlog; stop if it was lost.
+            while fetched is not None and held:
+                # While this batch is written, the rest goes on beside it: the batch
+                # written before is flagged \Seen, the next one read and parsed, and the
+                # lease renewed for it. The mailbox's connection and the parse pool
+                # work while the database does.
+                beside = asyncio.ensure_future(self._beside(inbox_id, box, batches, written))
                 try:
                     await self._store(inbox_id, fetched)
-                    upcoming = await following
+                    held, upcoming = await beside
                 except BaseException:
-                    following.cancel()
-                    await asyncio.gather(following, return_exceptions=True)
+                    # A batch written but not flagged yet is read again later, and
+                    # skipped (de-duplication).
+                    beside.cancel()
+                    await asyncio.gather(beside, return_exceptions=True)
                     raise
                 # New UIDs are handled in ascending order: after a batch, everything up to
                 # its last UID is done (a fresh start moves it only at the end).
                 done_up_to = None if fresh else max(position, fetched.uids[-1])
-                await self._finish(inbox_id, box, fetched, done_up_to)
                 position = done_up_to or position
+                written = Written(fetched, done_up_to)
                 fetched = upcoming
+            if written is not None:
+                await self._finish(inbox_id, box, written)
+            if not held:
+                raise ImapError("the inbox was handed to another worker", retryable=True)
         # On a fresh start the unseen UIDs may be scattered below UIDNEXT: the position
         # moves only once all of them are handled (a crash before that reads them again,
         # and de-duplication skips what was done).
@@ -464,17 +481,32 @@ class InboxPoller:
             await self._write_batch(inbox_id, batch, one_by_one=True)
         failpoint("ingest.after_commit")
 
-    async def _finish(
-        self, inbox_id: int, box: ImapMailbox, batch: Fetched, position: int | None
-    ) -> None:
-        """Flag a written batch \\Seen in one command, then save the new `position`."""
+    async def _beside(
+        self,
+        inbox_id: int,
+        box: ImapMailbox,
+        batches: AsyncIterator[tuple[list[int], dict[int, int]]],
+        written: Written | None,
+    ) -> tuple[bool, Fetched | None]:
+        """What goes on while a batch is written: the batch `written` before it
+        flagged, the next batch fetched and parsed (one IMAP command at a time), then
+        the lease renewed for that next batch (False: lost), as late as can be."""
+        if written is not None:
+            await self._finish(inbox_id, box, written)
+        upcoming = await self._fetch_next(box, batches)
+        held = upcoming is None or await self._renew(inbox_id)
+        return held, upcoming
+
+    async def _finish(self, inbox_id: int, box: ImapMailbox, written: Written) -> None:
+        """Flag a written batch \\Seen in one command, then save its position."""
+        batch = written.batch
         await box.mark_seen_many(
             [uid for uid in batch.uids if uid in batch.raws or uid in batch.heads]
         )
         failpoint("ingest.after_seen")
-        if position is not None:
+        if written.position is not None:
             # Only now: a batch committed but not flagged is read again (and skipped).
-            await self._update(inbox_id, last_seen_uid=position)
+            await self._update(inbox_id, last_seen_uid=written.position)
 
     async def _write_batch(
         self, inbox_id: int, batch: Fetched, *, one_by_one: bool = False

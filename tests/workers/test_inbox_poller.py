@@ -399,3 +399,66 @@ async def test_replies_wait_while_a_backlog_is_read_not_for_one_new_mail(
     quiet_while_storing.clear()
     await session_storing()  # another worker's session: this one just handed it back
     assert quiet_while_storing == [True]
+
+
+async def test_a_session_that_loses_its_inbox_mid_backlog_writes_no_further_batch(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Another worker took the inbox over (this one stalled past its lease) while a
+    batch was written: the session flags what it wrote and stops before the next
+    batch, which the other worker reads."""
+    monkeypatch.setattr(inbox_poller, "FETCH_BATCH", 2)
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "Taken over")
+    for number in range(1, 7):
+        dovecot.append(login, password, message(number))
+    stored: list[list[int]] = []
+
+    def taken_over_while_the_first_batch_is_written(poller: InboxPoller) -> None:
+        store, fetch_next = poller._store, poller._fetch_next
+
+        async def watched_store(inbox: int, batch: inbox_poller.Fetched) -> None:
+            stored.append(batch.uids)
+            await store(inbox, batch)
+
+        async def watched_fetch(*args: Any) -> inbox_poller.Fetched | None:
+            if stored:  # the next batch is read while the first is written
+                async with sessions() as session, session.begin():
+                    await session.execute(
+                        update(EmailInbox)
+                        .where(EmailInbox.id == inbox_id)
+                        .values(lease_owner="another-worker")
+                    )
+            return await fetch_next(*args)
+
+        monkeypatch.setattr(poller, "_store", watched_store)
+        monkeypatch.setattr(poller, "_fetch_next", watched_fetch)
+
+    await one_session(
+        sessions,
+        settings,
+        inbox_id,
+        monkeypatch,
+        parse_processes=0,
+        prepare=taken_over_while_the_first_batch_is_written,
+    )
+    assert stored == [[1, 2]]
+    async with sessions() as session:
+        titles = sorted(
+            await session.scalars(
+                select(Ticket.title)
+                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
+                .where(ProcessedEmail.email_inbox_id == inbox_id)
+            )
+        )
+        row = await session.get_one(EmailInbox, inbox_id)
+    assert titles == ["printer 1", "printer 2"]
+    assert any("handed to another worker" in getattr(r, "error", "") for r in caplog.records)
+    assert row.lease_owner == "another-worker"  # it reads on from message 3
+    flags = dovecot.flags(login, password)
+    assert [uid for uid in sorted(flags) if "\\Seen" in flags[uid]] == [1, 2]
