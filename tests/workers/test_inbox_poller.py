@@ -40,6 +40,18 @@ def inbox_for(database: str, dovecot: Dovecot, login: str, password: str, name: 
     )
 
 
+async def ticket_titles(sessions: async_sessionmaker[AsyncSession], inbox_id: int) -> list[str]:
+    """The titles of the tickets the inbox's mail became, sorted."""
+    async with sessions() as session:
+        return sorted(
+            await session.scalars(
+                select(Ticket.title)
+                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
+                .where(ProcessedEmail.email_inbox_id == inbox_id)
+            )
+        )
+
+
 async def one_session(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -345,14 +357,8 @@ async def test_a_message_delivered_twice_in_one_batch_becomes_one_ticket(
         dovecot.append(login, password, raw)
     await one_session(sessions, settings, inbox_id, monkeypatch)
 
+    titles = await ticket_titles(sessions, inbox_id)
     async with sessions() as session:
-        titles = sorted(
-            await session.scalars(
-                select(Ticket.title)
-                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
-                .where(ProcessedEmail.email_inbox_id == inbox_id)
-            )
-        )
         row = await session.get_one(EmailInbox, inbox_id)
     assert titles == ["printer 51", "printer 52"]
     assert row.last_seen_uid == 3
@@ -448,14 +454,8 @@ async def test_a_session_that_loses_its_inbox_mid_backlog_writes_no_further_batc
         prepare=taken_over_while_the_first_batch_is_written,
     )
     assert stored == [[1, 2]]
+    titles = await ticket_titles(sessions, inbox_id)
     async with sessions() as session:
-        titles = sorted(
-            await session.scalars(
-                select(Ticket.title)
-                .join(ProcessedEmail, ProcessedEmail.ticket_uuid == Ticket.uuid)
-                .where(ProcessedEmail.email_inbox_id == inbox_id)
-            )
-        )
         row = await session.get_one(EmailInbox, inbox_id)
     assert titles == ["printer 1", "printer 2"]
     assert any("handed to another worker" in getattr(r, "error", "") for r in caplog.records)
