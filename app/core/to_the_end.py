@@ -30,7 +30,6 @@ async def to_the_end(awaitable: Awaitable[T]) -> T:
         except asyncio.CancelledError:
             cancelled = True
     if cancelled:
-        if not work.cancelled():
-            work.exception()  # looked at: the stop is what the caller hears of
-        raise asyncio.CancelledError
+        # The stop is what the caller hears of; a failure of the work goes with it.
+        raise asyncio.CancelledError from (None if work.cancelled() else work.exception())
     return work.result()

@@ -33,6 +33,7 @@ from app.core.database import database_unavailable_cause, listening_connection
 from app.core.direct import Pipeline, below
 from app.core.failpoints import failpoint
 from app.core.logging import log_context
+from app.core.to_the_end import to_the_end
 from app.inboxes import grants
 from app.inboxes.imap import ImapError, ImapMailbox
 from app.inboxes.models import READABLE_GRANT_STATUSES, EmailInbox, InboxOAuthGrant
@@ -318,7 +319,7 @@ class InboxPoller:
                     ),
                 )
                 log.info("inbox session ended", extra={"at": time.time()})
-                await asyncio.shield(release)
+                await to_the_end(release)
 
     async def _connect(self, inbox: EmailInbox) -> tuple[ImapMailbox, datetime | None]:
         """An open mailbox, and for an oauth2 inbox when its token must be renewed. A

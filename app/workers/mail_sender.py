@@ -110,7 +110,10 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
         # their leases run out, and no connection waits for a goodbye.
         for connection in connections.values():
             connection.abort()
-        await to_the_end(_release(sessionmaker, claimed[started:]))
+        try:
+            await to_the_end(_release(sessionmaker, claimed[started:]))
+        except Exception:  # the stop goes on; their leases run out instead
+            log.exception("could not give back the mails not reached yet")
         raise
     finally:
         for connection in connections.values():
@@ -331,7 +334,14 @@ async def _deliver(
                 # written, or before the server's reply came): nothing was delivered,
                 # so it is sent again later rather than counted as interrupted and lost.
                 log.warning("mail sending cancelled by a shutdown; it will be sent again")
-                await to_the_end(_record(sessionmaker, mail, sending_since=None, lease_until=None))
+                try:
+                    await to_the_end(
+                        _record(sessionmaker, mail, sending_since=None, lease_until=None)
+                    )
+                except Exception:
+                    # The stop goes on, and the mail is not called failed here: when its
+                    # lease runs out, the next start sees the mark and decides.
+                    log.exception("could not give the mail back")
                 raise
             failpoint("mail.after_send")
             info_line(log, "mail sent", {})

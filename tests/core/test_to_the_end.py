@@ -39,3 +39,21 @@ async def test_uncancelled_it_is_the_work_itself() -> None:
     assert await to_the_end(write()) == 7
     with pytest.raises(ValueError, match="refused"):
         await to_the_end(refused())
+
+
+async def test_a_work_that_fails_while_the_caller_is_stopped_raises_the_stop_with_its_cause() -> (
+    None
+):
+    gate = asyncio.Event()
+
+    async def write() -> None:
+        await gate.wait()
+        raise ConnectionError("the database went away")
+
+    waiting = asyncio.create_task(to_the_end(write()))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    gate.set()
+    with pytest.raises(asyncio.CancelledError) as raised:
+        await waiting
+    assert isinstance(raised.value.__cause__, ConnectionError)  # kept for the log

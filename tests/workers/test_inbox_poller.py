@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from collections.abc import Callable
@@ -72,7 +73,8 @@ async def one_session(
     if prepare is not None:
         prepare(poller)
     await poller.step()
-    await poller.sessions[inbox_id]
+    async with asyncio.timeout(60):
+        await poller.sessions[inbox_id]
     return poller
 
 
@@ -272,7 +274,6 @@ async def test_changed_settings_end_a_running_session_and_none_of_its_writes_lan
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import asyncio
 
     from app.auth.models import Manager
     from app.inboxes.schemas import InboxUpdate
@@ -462,3 +463,58 @@ async def test_a_session_that_loses_its_inbox_mid_backlog_writes_no_further_batc
     assert row.lease_owner == "another-worker"  # it reads on from message 3
     flags = dovecot.flags(login, password)
     assert [uid for uid in sorted(flags) if "\\Seen" in flags[uid]] == [1, 2]
+
+
+async def test_a_batch_is_flagged_and_its_position_saved_only_after_its_commit(
+    database: str,
+    sessions: async_sessionmaker[AsyncSession],
+    dovecot: Dovecot,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While a batch is written, the one before it is flagged and its position saved
+    beside the write; never the batch still being written."""
+    monkeypatch.setattr(inbox_poller, "FETCH_BATCH", 2)
+    login, password = dovecot.add_user()
+    inbox_id = inbox_for(database, dovecot, login, password, "In order")
+    dovecot.append(login, password, message(1))
+    await one_session(sessions, settings, inbox_id, monkeypatch, parse_processes=0)
+    for number in range(2, 8):  # UIDs 2 to 7: batches of 2-3, 4-5 and 6-7
+        dovecot.append(login, password, message(number))
+    async with sessions() as session, session.begin():  # due again at once
+        await session.execute(
+            update(EmailInbox).where(EmailInbox.id == inbox_id).values(next_poll_at=func.now())
+        )
+    while_writing: dict[str, Any] = {}
+
+    async def position() -> int | None:
+        async with sessions() as session:
+            return (await session.get_one(EmailInbox, inbox_id)).last_seen_uid
+
+    def look_while_the_second_batch_is_written(poller: InboxPoller) -> None:
+        store = poller._store
+
+        async def watched(inbox: int, batch: inbox_poller.Fetched) -> None:
+            if batch.uids == [4, 5]:
+                async with asyncio.timeout(20):  # the batch before, done beside it
+                    while await position() != 3:
+                        await asyncio.sleep(0.02)
+                flags = await asyncio.to_thread(dovecot.flags, login, password)
+                while_writing["seen"] = sorted(uid for uid, f in flags.items() if "\\Seen" in f)
+                while_writing["position"] = await position()
+            await store(inbox, batch)
+
+        monkeypatch.setattr(poller, "_store", watched)
+
+    await one_session(
+        sessions,
+        settings,
+        inbox_id,
+        monkeypatch,
+        parse_processes=0,
+        prepare=look_while_the_second_batch_is_written,
+    )
+    assert while_writing == {"seen": [1, 2, 3], "position": 3}
+    assert await position() == 7
+    assert await ticket_titles(sessions, inbox_id) == sorted(f"printer {n}" for n in range(1, 8))
+    assert all("\\Seen" in f for f in dovecot.flags(login, password).values())
