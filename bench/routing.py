@@ -21,13 +21,19 @@ def candidates(keywords: int) -> list[Candidate]:
     return boards
 
 
-def seconds_per_mail(keywords: int, mails: int = 200) -> float:
+def seconds_per_mail(keywords: int, mails: int = 200, repeats: int = 5) -> float:
+    """The best of `repeats` runs of `mails` routings (as `timeit` reports): one run
+    lasts some 20-40 ms, and a single pause of the machine (another process, the
+    collector) in it would be read as the cost of the keywords."""
     boards = candidates(keywords)
     subject = "The printer on floor 3 jams"
     body = ("Since Monday every second page gets stuck in the tray. " * 40).strip()
     route_email(subject, body, boards)  # compile and cache outside the timing
-    started = time.perf_counter()
-    for _ in range(mails):
-        route = route_email(subject, body, boards)
-    assert route.board_id == 1
-    return (time.perf_counter() - started) / mails
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(mails):
+            route = route_email(subject, body, boards)
+        runs.append((time.perf_counter() - started) / mails)
+        assert route.board_id == 1
+    return min(runs)
