@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable
 from datetime import timedelta
 from email.message import EmailMessage
 from functools import cache
@@ -110,10 +111,10 @@ async def send_due_mail(sessionmaker: async_sessionmaker[AsyncSession], settings
         # their leases run out, and no connection waits for a goodbye.
         for connection in connections.values():
             connection.abort()
-        try:
-            await to_the_end(_release(sessionmaker, claimed[started:]))
-        except Exception:  # the stop goes on; their leases run out instead
-            log.exception("could not give back the mails not reached yet")
+        await _give_back(
+            _release(sessionmaker, claimed[started:]),
+            "could not give back the mails not reached yet",
+        )
         raise
     finally:
         for connection in connections.values():
@@ -274,6 +275,16 @@ async def _record(
     return True
 
 
+async def _give_back(work: Awaitable[object], failure: str) -> None:
+    """A give-back during a stop (`work`), written whole. Should it fail, the stop goes
+    on and nothing is called failed here: the mails' leases run out instead, and the
+    next start decides from what their rows say."""
+    try:
+        await to_the_end(work)
+    except Exception:
+        log.exception(failure)
+
+
 async def _release(
     sessionmaker: async_sessionmaker[AsyncSession], mails: list[OutgoingEmail]
 ) -> None:
@@ -334,14 +345,10 @@ async def _deliver(
                 # written, or before the server's reply came): nothing was delivered,
                 # so it is sent again later rather than counted as interrupted and lost.
                 log.warning("mail sending cancelled by a shutdown; it will be sent again")
-                try:
-                    await to_the_end(
-                        _record(sessionmaker, mail, sending_since=None, lease_until=None)
-                    )
-                except Exception:
-                    # The stop goes on, and the mail is not called failed here: when its
-                    # lease runs out, the next start sees the mark and decides.
-                    log.exception("could not give the mail back")
+                await _give_back(
+                    _record(sessionmaker, mail, sending_since=None, lease_until=None),
+                    "could not give the mail back",
+                )
                 raise
             failpoint("mail.after_send")
             info_line(log, "mail sent", {})
